@@ -1,0 +1,371 @@
+"""Public API: ``solve`` one (problem, C, d, tau) with many restarts in one compiled program.
+
+Data path: validate (host, before tracing) -> hyperparameter arrays with masks -> random
+starting points (host numpy, independent of padding) -> one jitted ``vmap`` over restarts of
+(continuation of) a Riemannian solve -> exact figures of merit in float64 -> best restart.
+
+The batched core, ``solve_batch``, takes any number of problems of one padded shape; a grid
+bucket and a single solve use the same function (a single solve is a batch of ``restarts``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import metrics
+from .problems import ProblemDef, default_stages, get_problem, tau_schedule
+from .solvers import RCG, RGD, RLBFGS, OptaxSolver, Result, Status, run_continuation
+
+SOLVERS = ("lbfgs", "cg", "gd", "adam")
+
+
+# ----------------------------------------------------------------------------------------------
+# validation (host side, before anything is traced)
+# ----------------------------------------------------------------------------------------------
+def _check_int(name: str, value, lo: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {value}")
+    return int(value)
+
+
+def _check_positive(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return v
+
+
+def _check_nonneg(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """A validated problem instance (one grid cell)."""
+
+    problem: str
+    C: int
+    d: int
+    tau: float | None
+    n: int
+    hparams: tuple[tuple[str, float], ...]
+
+    @property
+    def pdef(self) -> ProblemDef:
+        return get_problem(self.problem)
+
+
+def make_spec(problem: str, C, d, tau=None, n=1, **hparams) -> Spec:
+    """Validate inputs and fill defaults; raises ValueError naming the offending argument."""
+    p = get_problem(problem)
+    C = _check_int("C", C, 2)
+    d = _check_int("d", d, 1)
+    n = _check_int("n", n, 1)
+    if p.uses_tau:
+        if tau is None:
+            if p.default_tau is None:
+                raise ValueError(f"tau is required for problem {problem!r} (a positive temperature)")
+            tau = p.default_tau
+        tau = _check_positive("tau", tau)
+    elif tau is not None:
+        raise ValueError(f"tau: problem {problem!r} has no temperature; leave tau unset")
+    known = dict(p.hparams)
+    unknown = set(hparams) - set(known)
+    if unknown:
+        raise ValueError(f"{sorted(unknown)[0]}: unknown hyperparameter for {problem!r}; known: {sorted(known)}")
+    hp = {k: hparams.get(k, v) for k, v in known.items()}
+    for k, v in hp.items():
+        hp[k] = _check_positive(k, v) if k in ("alpha", "beta") else _check_nonneg(k, v)
+    if not p.uses_n and n != 1:
+        raise ValueError(f"n: problem {problem!r} has one point per class; n must be 1")
+    return Spec(problem, C, d, tau, n, tuple(sorted(hp.items())))
+
+
+def make_solver(solver: str | Any = "lbfgs", *, max_steps: int = 1000, gtol: float | None = None,
+                dtype=jnp.float32, history: bool = False, learning_rate: float = 1e-2):
+    """Solver by name ("lbfgs", "cg", "gd", "adam") or a solver object passed through."""
+    if not isinstance(solver, str):
+        return solver
+    if solver not in SOLVERS:
+        raise ValueError(f"solver: unknown solver {solver!r}; choose one of {list(SOLVERS)}")
+    max_steps = _check_int("max_steps", max_steps, 1)
+    if gtol is None:
+        gtol = 1e-5 if jnp.dtype(dtype) == jnp.float32 else 1e-10
+    gtol = _check_nonneg("gtol", gtol)
+    kw = dict(max_steps=max_steps, gtol=gtol, history=history)
+    if solver == "adam":
+        import optax
+
+        return OptaxSolver(optax.adam(_check_positive("learning_rate", learning_rate)), **kw)
+    return {"lbfgs": RLBFGS, "cg": RCG, "gd": RGD}[solver](**kw)
+
+
+# ----------------------------------------------------------------------------------------------
+# batched core
+# ----------------------------------------------------------------------------------------------
+def batch_hparams(specs: list[Spec], C_pad: int, d_pad: int, n_pad: int, stages: int, dtype) -> dict:
+    """Stack the hyperparameters and masks of ``specs`` (one row per problem) as numpy arrays."""
+    np_dtype = np.dtype(jnp.dtype(dtype).name)
+    B = len(specs)
+    hp = {
+        "class_mask": np.zeros((B, C_pad), np_dtype),
+        "dim_mask": np.zeros((B, d_pad), np_dtype),
+        "sample_mask": np.zeros((B, n_pad), np_dtype),
+    }
+    for b, s in enumerate(specs):
+        hp["class_mask"][b, : s.C] = 1
+        hp["dim_mask"][b, : s.d] = 1
+        hp["sample_mask"][b, : s.n] = 1
+    p = specs[0].pdef
+    if p.uses_tau:
+        hp["tau"] = np.asarray([s.tau for s in specs], np_dtype)
+        hp["taus"] = np.asarray([tau_schedule(p, s.tau, stages) for s in specs], np_dtype)
+    for key, _ in p.hparams:
+        hp[key] = np.asarray([dict(s.hparams)[key] for s in specs], np_dtype)
+    return hp
+
+
+def random_points(spec: Spec, seed: int, restart: int, C_pad: int, d_pad: int, n_pad: int, dtype) -> dict:
+    """Starting point of restart ``restart``: Gaussian rows, normalized on spherical factors, drawn
+    at the true (C, n, d) and zero-padded, so padding never changes a start. Host numpy."""
+    rng = np.random.default_rng([int(seed), int(restart)])
+    p = spec.pdef
+    np_dtype = np.dtype(jnp.dtype(dtype).name)
+    point = {}
+    for key, kind in p.factors:
+        true_shape = {"sphere": (spec.C, spec.d), "euclid": (spec.C, spec.d), "vector": (spec.C,),
+                      "sphere_n": (spec.C, spec.n, spec.d), "euclid_n": (spec.C, spec.n, spec.d)}[kind]
+        pad_shape = p.shapes(C_pad, d_pad, n_pad)[key]
+        x = rng.standard_normal(true_shape)
+        if kind.startswith("sphere"):
+            x /= np.linalg.norm(x, axis=-1, keepdims=True)
+        else:
+            x *= 0.1
+        out = np.zeros(pad_shape, np_dtype)
+        out[tuple(slice(0, s) for s in true_shape)] = x
+        point[key] = out
+    return point
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_batch_solve(problem: str, solver, stages: int):
+    """Jitted ``(x0, hp) -> Result`` vmapped over a leading batch axis; one trace per shape/dtype."""
+    p = get_problem(problem)
+
+    def one(x0, hp):
+        manifold = p.manifold(hp["class_mask"], hp["dim_mask"], hp["sample_mask"])
+        fun_hp = {k: v for k, v in hp.items() if k != "taus"}
+        if p.uses_tau and stages > 1:
+            return run_continuation(solver, p.objective, manifold, x0, fun_hp, hp["taus"])
+        return solver.run(p.objective, manifold, x0, fun_hp)
+
+    return jax.jit(jax.vmap(one))
+
+
+def solve_batch(specs: list[Spec], x0: dict, solver, *, stages: int, C_pad: int, d_pad: int, n_pad: int,
+                dtype=jnp.float32) -> Result:
+    """Solve a batch of problems of one padded shape. ``x0``: dict of (B, ...) arrays."""
+    hp = batch_hparams(specs, C_pad, d_pad, n_pad, stages, dtype)
+    fn = compiled_batch_solve(specs[0].problem, solver, stages)
+    x0 = {k: jnp.asarray(v, dtype) for k, v in x0.items()}
+    return fn(x0, {k: jnp.asarray(v) for k, v in hp.items()})
+
+
+def classifier_rows(problem: str, point: dict) -> np.ndarray:
+    """The classifier W of a (numpy) point, rows normalized (for the regularized model too)."""
+    w = np.asarray(point["W"], np.float64)
+    norms = np.linalg.norm(w, axis=-1, keepdims=True)
+    return np.where(norms > 0, w / np.where(norms > 0, norms, 1.0), 0.0)
+
+
+def figures_of(problem: str, point: dict, C: int, d: int) -> dict:
+    """Exact float64 figures of merit of the classifier rows of one (unpadded) point."""
+    w = classifier_rows(problem, point)[..., :C, :d]
+    return metrics.figures(w)
+
+
+# ----------------------------------------------------------------------------------------------
+# result
+# ----------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class SolveResult:
+    """Best restart of one solve, its exact figures and the per-restart statistics.
+
+    ``point``: dict of numpy arrays (unpadded); ``W``: (C, d) classifier (normalized rows).
+    Figures are float64: ``min_angle_deg``, ``max_cos``, ``min_margin`` (= rho(W), the minimum
+    one-vs-rest distance), ``objective`` (solver objective at the final temperature).
+    ``restarts``: dict of (R,) arrays for every restart.
+    """
+
+    problem: str
+    C: int
+    d: int
+    tau: float | None
+    n: int
+    hparams: dict
+    point: dict
+    W: np.ndarray
+    min_angle_deg: float
+    max_cos: float
+    min_margin: float
+    objective: float
+    status: str
+    steps: int
+    seconds: float
+    seed: int
+    solver: str
+    dtype: str
+    restarts: dict
+    history: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != Status.NONFINITE.name
+
+    def to_dict(self) -> dict:
+        """JSON-safe summary (no coordinates)."""
+        out = {k: getattr(self, k) for k in ("problem", "C", "d", "tau", "n", "min_angle_deg", "max_cos",
+                                                 "min_margin", "objective", "status", "steps", "seconds",
+                                                 "seed", "solver", "dtype")}
+        out["hparams"] = dict(self.hparams)
+        out["restarts"] = {k: np.asarray(v).tolist() for k, v in self.restarts.items()}
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=True)
+
+    def save(self, path: str) -> None:
+        """Save the configuration and figures to ``path`` (.npz)."""
+        arrays = {f"point_{k}": v for k, v in self.point.items()}
+        np.savez(path, W=self.W, summary=np.asarray(self.to_json()), **arrays)
+
+    def summary(self) -> str:
+        tau = "" if self.tau is None else f" tau={self.tau:g}"
+        return (f"{self.problem} C={self.C} d={self.d}{tau}: min angle {self.min_angle_deg:.7f} deg, "
+                f"max cos {self.max_cos:.9f}, rho(W) {self.min_margin:.9f}, objective {self.objective:.9g}, "
+                f"{self.status}, {self.steps} steps, {self.seconds:.2f} s")
+
+    __str__ = summary
+
+
+def _rank_key(score: str, fig: dict, value: float, status: int) -> float:
+    if status == Status.NONFINITE or not math.isfinite(value):
+        return math.inf
+    if score == "max_cos":
+        return fig["max_cos"]
+    if score == "rho":
+        return -fig["rho"]
+    return value
+
+
+def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, restarts: int = 8, seed: int = 0,
+          solver: str | Any = None, max_steps: int = 1000, gtol: float | None = None, dtype=jnp.float32,
+          stages: int | None = None, history: bool = False, init: dict | None = None, **hparams) -> SolveResult:
+    """Solve one problem with ``restarts`` random starts in one compiled, batched program.
+
+    Args:
+      problem: "tammes", "softmax-code", "ce-ufm", "ce-ufm-collapsed", "ce-ufm-regularized",
+        "riesz", "mgd" or "hug".
+      C, d: classes (points) and dimension; n: samples per class (ce-ufm, ce-ufm-regularized, hug).
+      tau: CE temperature, or the final surrogate temperature for "tammes"/"softmax-code".
+      restarts, seed: random starts (restart r uses numpy's generator seeded with [seed, r]).
+      solver: "lbfgs" (default), "cg", "gd", "adam" or a solver object.
+      max_steps, gtol: per continuation stage. dtype: float32 or float64 (enable x64 first).
+      stages: temperature-continuation stages (default: 6 for surrogates, 4 for CE at tau < 0.5).
+      history: keep the per-iteration log of the best restart's last stage.
+      init: optional explicit starting point (dict of arrays of the point's shape, or (R, ...)
+        batches): an opt-in seed, e.g. a known code; off by default.
+      **hparams: problem hyperparameters (lambda_W, lambda_H, lambda_b; s; alpha, beta).
+    """
+    spec = make_spec(problem, C, d, tau, n, **hparams)
+    restarts = _check_int("restarts", restarts, 1)
+    seed = _check_int("seed", seed, 0)
+    dtype = jnp.dtype(dtype)
+    if dtype not in (jnp.float32, jnp.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    if dtype == jnp.float64 and not jax.config.jax_enable_x64:
+        raise ValueError("dtype float64 needs x64: call jax.config.update('jax_enable_x64', True) first")
+    p = spec.pdef
+    solver_name = solver if isinstance(solver, str) else (p.default_solver if solver is None else type(solver).__name__)
+    solver_obj = make_solver(p.default_solver if solver is None else solver, max_steps=max_steps, gtol=gtol,
+                             dtype=dtype, history=history)
+    stages = default_stages(p, spec.tau) if stages is None else _check_int("stages", stages, 1)
+
+    if init is None:
+        starts = [random_points(spec, seed, r, C, d, n, dtype) for r in range(restarts)]
+        x0 = {k: np.stack([s[k] for s in starts]) for k in starts[0]}
+    else:
+        x0 = _validate_init(p, init, spec, restarts)
+
+    t0 = time.perf_counter()
+    res = solve_batch([spec] * restarts, x0, solver_obj, stages=stages, C_pad=C, d_pad=d, n_pad=n, dtype=dtype)
+    res = jax.device_get(jax.block_until_ready(res))
+    seconds = time.perf_counter() - t0
+    return _assemble(spec, res, seconds, seed, solver_name, dtype, history)
+
+
+def _validate_init(p: ProblemDef, init: dict, spec: Spec, restarts: int) -> dict:
+    shapes = p.shapes(spec.C, spec.d, spec.n)
+    if not isinstance(init, dict) or set(init) != set(shapes):
+        raise ValueError(f"init must be a dict with keys {sorted(shapes)}")
+    out = {}
+    for k, shape in shapes.items():
+        a = np.asarray(init[k], np.float64)
+        if a.shape == shape:
+            a = np.broadcast_to(a, (restarts,) + shape)
+        if a.shape != (restarts,) + shape:
+            raise ValueError(f"init[{k!r}] must have shape {shape} or {(restarts,) + shape}, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"init[{k!r}] contains non-finite values")
+        out[k] = a
+    return out
+
+
+def _assemble(spec: Spec, res: Result, seconds: float, seed: int, solver_name: str, dtype, history: bool) -> SolveResult:
+    p = spec.pdef
+    R = np.asarray(res.value).shape[0]
+    figs = [figures_of(spec.problem, {k: v[r] for k, v in res.x.items()}, spec.C, spec.d) for r in range(R)]
+    values = np.asarray(res.value, np.float64)
+    status = np.asarray(res.status)
+    keys = [_rank_key(p.score, figs[r], values[r], status[r]) for r in range(R)]
+    best = int(np.argmin(keys))
+    point = {k: np.asarray(v[best]) for k, v in res.x.items()}
+    hist = None
+    if history and res.history is not None:
+        hist = {f: np.asarray(getattr(res.history, f)[best]) for f in res.history._fields}
+    restarts = {
+        "objective": values,
+        "max_cos": np.asarray([f["max_cos"] for f in figs]),
+        "min_angle_deg": np.asarray([f["min_angle_deg"] for f in figs]),
+        "min_margin": np.asarray([f["rho"] for f in figs]),
+        "status": np.asarray([Status(int(s)).name for s in status]),
+        "steps": np.asarray(res.steps),
+        "grad_norm": np.asarray(res.grad_norm, np.float64),
+        "constraint_violation": np.asarray(res.constraint_violation, np.float64),
+    }
+    f = figs[best]
+    return SolveResult(
+        problem=spec.problem, C=spec.C, d=spec.d, tau=spec.tau, n=spec.n, hparams=dict(spec.hparams),
+        point=point, W=classifier_rows(spec.problem, point), min_angle_deg=float(f["min_angle_deg"]),
+        max_cos=float(f["max_cos"]), min_margin=float(f["rho"]), objective=float(values[best]),
+        status=Status(int(status[best])).name, steps=int(np.asarray(res.steps)[best]), seconds=seconds,
+        seed=seed, solver=solver_name, dtype=jnp.dtype(dtype).name, restarts=restarts, history=hist)

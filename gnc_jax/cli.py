@@ -1,0 +1,112 @@
+"""Command line: ``gnc-jax {demo,solve,compare,records,grid,show,plot} ...``.
+
+Bad input exits with status 2 and a message naming the argument, before anything compiles.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse already exits 2; keep its message short and named
+        self.print_usage(sys.stderr)
+        self.exit(2, f"gnc-jax: error: {message}\n")
+
+
+def _enable_x64_if(flag: bool) -> None:
+    if flag:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+
+
+def _cmd_solve(args) -> int:
+    _enable_x64_if(args.float64)
+    import jax.numpy as jnp
+
+    from .api import solve
+
+    hparams = {}
+    for item in args.hparam or []:
+        if "=" not in item:
+            raise ValueError(f"--set: expected NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        hparams[k] = float(v)
+    res = solve(args.problem, C=args.C, d=args.d, tau=args.tau, n=args.n, restarts=args.restarts, seed=args.seed,
+                solver=args.solver, max_steps=args.max_steps, dtype=jnp.float64 if args.float64 else jnp.float32,
+                **hparams)
+    if args.out:
+        res.save(args.out)
+    if args.json:
+        d = res.to_dict()
+        d.pop("restarts")
+        print(json.dumps(d))
+    else:
+        print(res.summary())
+    return 0 if res.ok else 1
+
+
+def _cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(quick=args.quick)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gnc-jax", description="Batched Riemannian solvers for neural-collapse geometry.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="a small CPU demo: 24-point Tammes and a spherical CE-UFM")
+    demo.add_argument("--quick", action="store_true", help="fewer restarts")
+    demo.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("solve", help="solve one problem with many restarts")
+    s.add_argument("problem")
+    s.add_argument("--C", type=int, required=True, help="number of classes / points (>= 2)")
+    s.add_argument("--d", type=int, required=True, help="dimension (>= 1)")
+    s.add_argument("--tau", type=float, default=None, help="temperature (CE) or final surrogate temperature")
+    s.add_argument("--n", type=int, default=1, help="samples per class (ce-ufm, ce-ufm-regularized, hug)")
+    s.add_argument("--restarts", type=int, default=8)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--solver", default=None, help="lbfgs (default), cg, gd, adam")
+    s.add_argument("--max-steps", type=int, default=1000, help="iterations per continuation stage")
+    s.add_argument("--set", dest="hparam", action="append", metavar="NAME=VALUE",
+                   help="problem hyperparameter, e.g. --set lambda_W=5e-4 --set s=2")
+    s.add_argument("--float64", action="store_true", help="solve in float64 (enables jax x64)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--out", default=None, help="save the configuration to FILE.npz")
+    s.set_defaults(func=_cmd_solve)
+
+    for register in _extension_registrars():
+        register(sub)
+    return parser
+
+
+def _extension_registrars():
+    """Subcommands contributed by other modules (codes, grid): each exposes ``register(sub)``."""
+    regs = []
+    for mod in ("gnc_jax.codes.cli", "gnc_jax.grid.cli"):
+        try:
+            module = __import__(mod, fromlist=["register"])
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+            continue
+        regs.append(module.register)
+    return regs
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as e:
+        print(f"gnc-jax: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

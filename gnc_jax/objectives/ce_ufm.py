@@ -1,0 +1,66 @@
+"""Cross-entropy unconstrained feature models (SPEC §1, §2).
+
+Points are dicts. Hyperparameters ``hp`` are dicts of arrays:
+``class_mask`` (K,), ``sample_mask`` (n,) (optional, 1 = real), ``tau`` (spherical models),
+``lambda_W``, ``lambda_H``, ``lambda_b`` (regularized model).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from .common import PRECISION, gram, masked_logsumexp, masked_mean, row_mask_or_ones
+
+Array = jax.Array
+
+
+def _ce_per_sample(logits: Array, class_mask: Array) -> Array:
+    """logits (K, n, K) of sample i of class k against class j -> (K, n) CE(z, k)."""
+    k = logits.shape[0]
+    true = jnp.take_along_axis(logits, jnp.arange(k)[:, None, None], axis=-1)[..., 0]
+    lse = masked_logsumexp(logits, jnp.broadcast_to(class_mask[None, None, :] > 0, logits.shape))
+    return lse - true
+
+
+def _sample_weights(hp: dict, k: int, n: int, dtype) -> Array:
+    cm = row_mask_or_ones(hp, "class_mask", k, dtype)
+    sm = row_mask_or_ones(hp, "sample_mask", n, dtype)
+    return cm[:, None] * sm[None, :]
+
+
+def ce_ufm(point: dict, hp: dict) -> Array:
+    """Spherical CE-UFM: (1/(nK)) Σ_k Σ_i CE(W h_ki / tau, k).
+
+    point: {"W": (K, d) unit rows, "H": (K, n, d) unit rows}; hp: {"tau", masks}.
+    """
+    w, h = point["W"], point["H"]
+    k, n, _ = h.shape
+    logits = jnp.einsum("kid,jd->kij", h, w, precision=PRECISION) / hp["tau"]
+    cm = row_mask_or_ones(hp, "class_mask", k, w.dtype)
+    return masked_mean(_ce_per_sample(logits, cm), _sample_weights(hp, k, n, w.dtype))
+
+
+def ce_ufm_collapsed(point: dict, hp: dict) -> Array:
+    """Collapsed spherical CE-UFM (H = W, n = 1): (1/K) Σ_k CE(W w_k / tau, k).
+
+    point: {"W": (K, d) unit rows}; hp: {"tau", "class_mask"}.
+    """
+    w = point["W"]
+    k = w.shape[0]
+    cm = row_mask_or_ones(hp, "class_mask", k, w.dtype)
+    logits = (gram(w) / hp["tau"])[:, None, :]
+    return masked_mean(_ce_per_sample(logits, cm)[:, 0], cm)
+
+
+def ce_ufm_regularized(point: dict, hp: dict) -> Array:
+    """Regularized CE-UFM [NC21]: (1/N) Σ CE(W h_ki + b, k) + λ_W/2 ||W||² + λ_H/2 ||H||² + λ_b/2 ||b||².
+
+    point: {"W": (K, d), "H": (K, n, d), "b": (K,)} (Euclidean); hp: {"lambda_W", "lambda_H", "lambda_b", masks}.
+    """
+    w, h, b = point["W"], point["H"], point["b"]
+    k, n, _ = h.shape
+    cm = row_mask_or_ones(hp, "class_mask", k, w.dtype)
+    logits = jnp.einsum("kid,jd->kij", h, w, precision=PRECISION) + b[None, None, :]
+    data = masked_mean(_ce_per_sample(logits, cm), _sample_weights(hp, k, n, w.dtype))
+    reg = 0.5 * (hp["lambda_W"] * jnp.sum(w * w) + hp["lambda_H"] * jnp.sum(h * h) + hp["lambda_b"] * jnp.sum(b * b))
+    return data + reg

@@ -1,0 +1,85 @@
+"""Status codes, solver state and result types shared by every solver."""
+from __future__ import annotations
+
+import enum
+from typing import Any, NamedTuple
+
+import jax
+
+Array = jax.Array
+PyTree = Any
+
+
+class Status(enum.IntEnum):
+    """Why a solve stopped (one int32 per problem)."""
+
+    CONVERGED = 0  # Riemannian gradient norm <= gtol
+    MAX_STEPS = 1  # iteration budget spent
+    MIN_STEP = 2  # line search could not decrease f any more (step below min_step): roundoff floor
+    NONFINITE = 3  # objective or gradient became non-finite; the last finite iterate is returned
+    RUNNING = 4  # internal: never returned by a finished solve
+
+    @property
+    def message(self) -> str:
+        return _MESSAGES[self]
+
+    @property
+    def ok(self) -> bool:
+        """True for the stops that leave a usable point (everything but NONFINITE)."""
+        return self is not Status.NONFINITE
+
+
+_MESSAGES = {
+    Status.CONVERGED: "converged: Riemannian gradient norm below gtol",
+    Status.MAX_STEPS: "stopped: maximum number of iterations reached",
+    Status.MIN_STEP: "stopped: step size below min_step (no further decrease at this precision)",
+    Status.NONFINITE: "failed: objective or gradient not finite; last finite iterate returned",
+    Status.RUNNING: "running",
+}
+
+
+class History(NamedTuple):
+    """Per-iteration log, arrays of shape (max_steps,); entries past ``steps`` are NaN."""
+
+    value: Array  # objective at the accepted iterate after this iteration
+    grad_norm: Array  # Riemannian gradient norm at that iterate
+    step: Array  # step size tried in this iteration
+    accepted: Array  # bool: was the trial accepted
+
+
+class SolverState(NamedTuple):
+    """State of one problem (add leading axes to batch). All fields are arrays."""
+
+    x: PyTree  # current accepted point
+    value: Array  # f(x)
+    grad: PyTree  # Riemannian gradient at x
+    grad_norm: Array
+    direction: PyTree  # search direction in T_x
+    slope: Array  # <grad, direction> (< 0 for a descent direction)
+    step: Array  # step size for the next trial
+    descent_state: PyTree  # descent-specific memory (CG previous direction, L-BFGS pairs)
+    steps: Array  # iterations taken (accepted + rejected trials), int32
+    accepted: Array  # accepted iterations, int32
+    last_trial_finite: Array  # bool
+    status: Array  # int32 Status
+    history: History | None
+
+
+class Result(NamedTuple):
+    """Outcome of one solve (add leading axes to batch)."""
+
+    x: PyTree
+    value: Array
+    grad_norm: Array
+    steps: Array
+    accepted: Array
+    status: Array
+    constraint_violation: Array  # max_i | ||x_i|| - 1 | over spherical factors
+    history: History | None
+
+    def status_names(self):
+        """Status names as a nested list (host side)."""
+        import numpy as np
+
+        codes = np.asarray(self.status)
+        return np.vectorize(lambda c: Status(int(c)).name)(codes).tolist()

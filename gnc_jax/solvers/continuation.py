@@ -1,0 +1,47 @@
+"""Temperature continuation: solve at a decreasing sequence of tau, warm-starting each stage.
+
+The whole schedule is one ``lax.scan`` over stages (each a ``while_loop``), so it jits and
+vmaps like a single solve. ``args`` must hold the temperature under the key ``"tau"``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+
+from .base import History, Result, Status
+
+PyTree = Any
+
+
+def geometric_schedule(tau_start: float, tau_end: float, stages: int):
+    """(stages,) temperatures from tau_start down to tau_end, geometrically spaced."""
+    if stages < 1:
+        raise ValueError(f"stages must be >= 1, got {stages}")
+    if stages == 1:
+        return jnp.asarray([tau_end])
+    return jnp.geomspace(tau_start, tau_end, stages)
+
+
+def run_continuation(solver, fun: Callable, manifold, x0: PyTree, args: dict, taus: jax.Array) -> Result:
+    """Run ``solver`` at each tau in ``taus`` (shape (S,)), warm-starting from the previous stage.
+
+    Returns the last stage's result; ``steps`` and ``accepted`` count all stages; ``status`` is
+    the last stage's unless an earlier stage went non-finite (then NONFINITE, and the point is
+    the last finite one). With ``solver.history`` the log is the last stage's.
+    """
+
+    def stage(carry, tau):
+        x, steps, accepted, bad = carry
+        stage_args = dict(args, tau=tau.astype(jnp.asarray(args["tau"]).dtype))
+        res = solver.run(fun, manifold, x, stage_args)
+        nonfinite = res.status == Status.NONFINITE
+        return (res.x, steps + res.steps, accepted + res.accepted, bad | nonfinite), res
+
+    x0 = manifold.project_point(x0)
+    zero = jnp.zeros((), jnp.int32)
+    (x, steps, accepted, bad), results = jax.lax.scan(stage, (x0, zero, zero, jnp.zeros((), bool)), taus)
+    last = jax.tree_util.tree_map(lambda a: a[-1], results)
+    status = jnp.where(bad, Status.NONFINITE, last.status).astype(jnp.int32)
+    return last._replace(x=x, steps=steps, accepted=accepted, status=status)

@@ -1,0 +1,189 @@
+"""The Riemannian line-search solver: descent + backtracking Armijo search, one trial per iteration.
+
+Every iteration evaluates f and its gradient once, at the trial point R_x(t d). An accepted trial
+moves the iterate and asks the descent for a new direction and first step; a rejected one
+shrinks t. Because each iteration is a fixed amount of work, the whole solve is one
+``lax.while_loop`` that ``jax.vmap`` batches over independent problems, each with its own step
+size, stop test and status code.
+
+Usage::
+
+    solver = Solver(descent=LBFGS(), max_steps=2000, gtol=1e-6)
+    state = solver.init(fun, manifold, x0, args)
+    state = solver.update(fun, manifold, state, args)      # one iteration, pure
+    result = solver.run(fun, manifold, x0, args)            # all iterations, jittable
+
+``fun(x, args) -> scalar`` is the objective (Euclidean gradient by autodiff).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+
+from ..manifolds import tree_all_finite, tree_scale, tree_where
+from .base import History, Result, SolverState, Status
+from .descents import LBFGS, ConjugateGradient, Gradient
+
+PyTree = Any
+
+
+def _value_and_rgrad(fun, manifold, x, args):
+    value, egrad = jax.value_and_grad(fun)(x, args)
+    return value, manifold.egrad_to_rgrad(x, egrad)
+
+
+@dataclasses.dataclass(frozen=True)
+class Armijo:
+    """Backtracking Armijo test f(R_x(t d)) <= f(x) + c1 t <grad, d>, one trial per iteration.
+
+    Near a minimizer the decrease c1 t <grad, d> falls below the roundoff of f (float32 sees
+    ~1e-7 |f|) and the plain test rejects every step. ``approximate`` then also accepts a trial
+    whose value rose by at most ``roundoff`` eps |f| and whose slope along the transported
+    direction satisfies Hager–Zhang's approximate-Wolfe bound  phi'(t) <= (2 delta - 1) phi'(0).
+    """
+
+    c1: float = 1e-4
+    shrink: float = 0.5
+    approximate: bool = True
+    delta: float = 0.1
+    roundoff: float = 16.0
+
+    def accept(self, value, slope, step, trial_value, trial_slope):
+        armijo = trial_value <= value + self.c1 * step * slope
+        if self.approximate:
+            eps = jnp.finfo(jnp.asarray(value).dtype).eps
+            flat = trial_value <= value + self.roundoff * eps * jnp.abs(value)
+            armijo = armijo | (flat & (trial_slope <= (2 * self.delta - 1) * slope))
+        return jnp.isfinite(trial_value) & armijo
+
+
+@dataclasses.dataclass(frozen=True)
+class Solver:
+    """Riemannian line-search minimizer (frozen and hashable: a static jit argument).
+
+    Attributes:
+      descent: ``Gradient()``, ``ConjugateGradient()`` or ``LBFGS()``.
+      search: the line search (``Armijo``).
+      max_steps: iteration budget (accepted + rejected trials).
+      gtol: stop when the Riemannian gradient norm is <= gtol.
+      min_step: stop when the trial step length t*|d| falls below this (None: 4 eps(dtype)).
+      init_step: first trial step length, as a fraction of |grad| (t0 = init_step / |grad|).
+      history: record a per-iteration log (value, grad norm, step, accepted) of length max_steps.
+    """
+
+    descent: Any = LBFGS()
+    search: Armijo = Armijo()
+    max_steps: int = 1000
+    gtol: float = 1e-6
+    min_step: float | None = None
+    init_step: float = 0.1
+    history: bool = False
+
+    # -- pure init / update --------------------------------------------------------------------
+    def init(self, fun: Callable, manifold, x0: PyTree, args: PyTree) -> SolverState:
+        x0 = manifold.project_point(x0)
+        value, grad = _value_and_rgrad(fun, manifold, x0, args)
+        gnorm = manifold.norm(x0, grad)
+        dstate = self.descent.init(manifold, x0, grad)
+        direction = self.descent.direction(manifold, dstate, x0, grad)
+        slope = manifold.inner(x0, grad, direction)
+        dnorm = manifold.norm(x0, direction)
+        step = self.init_step / jnp.where(dnorm > 0, dnorm, 1.0)
+        finite = jnp.isfinite(value) & tree_all_finite(grad)
+        status = jnp.where(
+            ~finite, Status.NONFINITE, jnp.where(gnorm <= self.gtol, Status.CONVERGED, Status.RUNNING)
+        ).astype(jnp.int32)
+        history = None
+        if self.history:
+            nan = jnp.full((self.max_steps,), jnp.nan, value.dtype)
+            history = History(nan, nan, nan, jnp.zeros((self.max_steps,), bool))
+        zero = jnp.zeros((), jnp.int32)
+        return SolverState(x0, value, grad, gnorm, direction, slope, step, dstate, zero, zero,
+                           finite, status, history)
+
+    def update(self, fun: Callable, manifold, state: SolverState, args: PyTree) -> SolverState:
+        """One iteration (one trial). A finished state (status != RUNNING) is returned unchanged."""
+        x, t, d = state.x, state.step, state.direction
+        x_trial = manifold.retract(x, tree_scale(t, d))
+        f_trial, g_trial = _value_and_rgrad(fun, manifold, x_trial, args)
+        finite = jnp.isfinite(f_trial) & tree_all_finite(g_trial)
+        trial_slope = manifold.inner(x_trial, g_trial, manifold.transport(x, x_trial, d))
+        accept = finite & self.search.accept(state.value, state.slope, t, f_trial, trial_slope)
+
+        dstate_acc = self.descent.update(manifold, state.descent_state, x, state.grad, d, x_trial, g_trial, t)
+        d_acc = self.descent.direction(manifold, dstate_acc, x_trial, g_trial)
+        slope_acc = manifold.inner(x_trial, g_trial, d_acc)
+        t_acc = self.descent.next_step(manifold, state.descent_state, x, state.grad, d, x_trial, g_trial, t, slope_acc)
+        gnorm_acc = manifold.norm(x_trial, g_trial)
+
+        new = state._replace(
+            x=tree_where(accept, x_trial, x),
+            value=jnp.where(accept, f_trial, state.value),
+            grad=tree_where(accept, g_trial, state.grad),
+            grad_norm=jnp.where(accept, gnorm_acc, state.grad_norm),
+            direction=tree_where(accept, d_acc, d),
+            slope=jnp.where(accept, slope_acc, state.slope),
+            step=jnp.where(accept, t_acc, t * self.search.shrink).astype(t.dtype),
+            descent_state=tree_where(accept, dstate_acc, state.descent_state),
+            steps=state.steps + 1,
+            accepted=state.accepted + accept.astype(jnp.int32),
+            last_trial_finite=finite,
+        )
+        new = new._replace(status=self._status(new))
+        if self.history:
+            h, i = state.history, state.steps
+            new = new._replace(history=History(
+                h.value.at[i].set(new.value), h.grad_norm.at[i].set(new.grad_norm),
+                h.step.at[i].set(t), h.accepted.at[i].set(accept)))
+        running = state.status == Status.RUNNING
+        return tree_where(running, new, state)
+
+    def _status(self, s: SolverState):
+        dtype = s.value.dtype
+        min_step = self.min_step if self.min_step is not None else 4 * float(jnp.finfo(dtype).eps)
+        step_len = s.step * manifold_free_norm(s.direction)
+        tiny = step_len < min_step
+        code = jnp.where(
+            s.grad_norm <= self.gtol, Status.CONVERGED,
+            jnp.where(tiny & ~s.last_trial_finite, Status.NONFINITE,
+                      jnp.where(tiny, Status.MIN_STEP,
+                                jnp.where(s.steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING))))
+        return code.astype(jnp.int32)
+
+    # -- whole solve --------------------------------------------------------------------------
+    def run_from_state(self, fun: Callable, manifold, state: SolverState, args: PyTree) -> SolverState:
+        return jax.lax.while_loop(lambda s: s.status == Status.RUNNING,
+                                  lambda s: self.update(fun, manifold, s, args), state)
+
+    def run(self, fun: Callable, manifold, x0: PyTree, args: PyTree) -> Result:
+        """Minimize ``fun(., args)`` on ``manifold`` from ``x0``: one jittable while_loop."""
+        state = self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args)
+        return to_result(manifold, state)
+
+
+def manifold_free_norm(tree) -> jax.Array:
+    """Euclidean norm of a pytree of tangent vectors (equals the Riemannian one for embedded metrics)."""
+    return jnp.sqrt(sum(jnp.sum(leaf * leaf) for leaf in jax.tree_util.tree_leaves(tree)))
+
+
+def to_result(manifold, state: SolverState) -> Result:
+    return Result(state.x, state.value, state.grad_norm, state.steps, state.accepted, state.status,
+                  manifold.constraint_violation(state.x), state.history)
+
+
+def RGD(**kw) -> Solver:
+    """Riemannian gradient descent with Armijo backtracking (BB first trial step)."""
+    return Solver(descent=Gradient(), **kw)
+
+
+def RCG(beta: str = "hz", **kw) -> Solver:
+    """Riemannian nonlinear conjugate gradient with Armijo backtracking."""
+    return Solver(descent=ConjugateGradient(beta), **kw)
+
+
+def RLBFGS(memory: int = 10, **kw) -> Solver:
+    """Riemannian L-BFGS with Armijo backtracking."""
+    return Solver(descent=LBFGS(memory), **kw)

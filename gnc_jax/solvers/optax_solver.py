@@ -1,0 +1,95 @@
+"""Any optax gradient transformation made Riemannian: project, transform, project, retract.
+
+``riemannian(tx, manifold)`` is the step rule; ``OptaxSolver`` runs it in the same jitted,
+vmappable while_loop as the line-search solvers, with the same status codes. There is no line
+search: a non-finite trial is rejected (the last finite iterate is kept) and reported.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ..manifolds import tree_all_finite, tree_where
+from .base import History, Result, Status
+from .minimize import _value_and_rgrad
+
+PyTree = Any
+
+
+class OptaxState(NamedTuple):
+    x: PyTree
+    value: jax.Array
+    grad: PyTree
+    grad_norm: jax.Array
+    opt_state: PyTree
+    steps: jax.Array
+    accepted: jax.Array
+    status: jax.Array
+    history: History | None
+
+
+def riemannian_step(tx: optax.GradientTransformation, manifold, x, rgrad, opt_state):
+    """One Riemannian optax step: returns (x_new, opt_state_new).
+
+    The optimizer sees the Riemannian gradient; its update is projected to T_x and retracted.
+    (Adam's moment estimates live in the ambient space, as in Riemannian Adam without transport.)
+    """
+    updates, opt_state = tx.update(rgrad, opt_state, x)
+    return manifold.retract(x, manifold.proj(x, updates)), opt_state
+
+
+@dataclasses.dataclass(frozen=True)
+class OptaxSolver:
+    """Fixed-budget Riemannian optax loop. ``tx`` must be hashable (optax's are)."""
+
+    tx: optax.GradientTransformation = optax.adam(1e-2)
+    max_steps: int = 1000
+    gtol: float = 1e-6
+    history: bool = False
+
+    def init(self, fun: Callable, manifold, x0, args) -> OptaxState:
+        x0 = manifold.project_point(x0)
+        value, grad = _value_and_rgrad(fun, manifold, x0, args)
+        gnorm = manifold.norm(x0, grad)
+        finite = jnp.isfinite(value) & tree_all_finite(grad)
+        status = jnp.where(~finite, Status.NONFINITE,
+                           jnp.where(gnorm <= self.gtol, Status.CONVERGED, Status.RUNNING)).astype(jnp.int32)
+        history = None
+        if self.history:
+            nan = jnp.full((self.max_steps,), jnp.nan, value.dtype)
+            history = History(nan, nan, nan, jnp.zeros((self.max_steps,), bool))
+        zero = jnp.zeros((), jnp.int32)
+        return OptaxState(x0, value, grad, gnorm, self.tx.init(x0), zero, zero, status, history)
+
+    def update(self, fun: Callable, manifold, state: OptaxState, args) -> OptaxState:
+        x_new, opt_state = riemannian_step(self.tx, manifold, state.x, state.grad, state.opt_state)
+        f_new, g_new = _value_and_rgrad(fun, manifold, x_new, args)
+        finite = jnp.isfinite(f_new) & tree_all_finite(g_new)
+        gnorm = manifold.norm(x_new, g_new)
+        steps = state.steps + 1
+        status = jnp.where(~finite, Status.NONFINITE,
+                           jnp.where(gnorm <= self.gtol, Status.CONVERGED,
+                                     jnp.where(steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING)))
+        new = OptaxState(
+            tree_where(finite, x_new, state.x), jnp.where(finite, f_new, state.value),
+            tree_where(finite, g_new, state.grad), jnp.where(finite, gnorm, state.grad_norm),
+            opt_state, steps, state.accepted + finite.astype(jnp.int32), status.astype(jnp.int32),
+            state.history)
+        if self.history:
+            h, i = state.history, state.steps
+            new = new._replace(history=History(h.value.at[i].set(new.value), h.grad_norm.at[i].set(new.grad_norm),
+                                               h.step.at[i].set(jnp.nan), h.accepted.at[i].set(finite)))
+        return tree_where(state.status == Status.RUNNING, new, state)
+
+    def run_from_state(self, fun, manifold, state, args):
+        return jax.lax.while_loop(lambda s: s.status == Status.RUNNING,
+                                  lambda s: self.update(fun, manifold, s, args), state)
+
+    def run(self, fun: Callable, manifold, x0, args) -> Result:
+        s = self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args)
+        return Result(s.x, s.value, s.grad_norm, s.steps, s.accepted, s.status,
+                      manifold.constraint_violation(s.x), s.history)

@@ -1,0 +1,414 @@
+"""Exact max-min refinement: finish a near-optimal code to its exact local max-min optimum.
+
+Smooth surrogates (tau·logsumexp with continuation) stop a little short of the exact optimum of a
+max-min problem. This module solves the nonsmooth problem itself,
+
+    maximize t   subject to   g_a(x) >= t  for every valid a,   x on a product manifold,
+
+(g a vector of smooth functions) with an augmented Lagrangian (Powell–Hestenes–Rockafellar form
+for inequalities) in the variables (x, t), t a Euclidean factor:
+
+    L_rho(x, t; lam) = -(t - t_ref) + (1/(2 rho)) sum_a [ max(0, lam_a - rho (g_a(x) - t))^2 - lam_a^2 ].
+
+Each outer iteration minimizes L_rho over (x, t) with the Riemannian L-BFGS of ``minimize.py``
+(warm-started), then updates lam_a <- max(0, lam_a - rho (g_a - t)) and grows rho when the
+violation max_a (t - g_a) did not shrink enough. Inactive constraints get lam = 0 automatically,
+so every constraint (every pair) is kept; the active set, rattlers included, sorts itself out.
+At a KKT point sum_a lam_a = 1 and lam is a certificate (contact-graph stress).
+
+The whole refinement of one problem is one ``lax.while_loop`` (outer) around the solver's
+``while_loop`` (inner), so it jits and vmaps over a batch of problems. The best configuration
+seen (by the exact figure min_a g_a, the input included) is returned: refinement never makes a
+configuration worse.
+
+Public entry points work in float64 (``jax.enable_x64`` is switched on locally, never globally):
+
+* ``refine_tammes(W, class_mask=None, ...)``: g_ij = -<w_i, w_j>, i < j (minimize the max cosine).
+* ``refine_softmax_code(W, H=None, class_mask=None, ...)``: g_kj = <w_k - w_j, h_k>, j != k, over
+  (W, H) in OB x OB (maximize the softmax-code margin, SPEC §2).
+* ``refine_maxmin(constraints, x0, manifold, mask, ...)``: the generic core (one problem, pure,
+  jittable) for any other max-min problem.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..manifolds import Euclidean, Oblique, Product, tree_all_finite, tree_where
+from ..objectives.common import gram, pair_mask
+from .base import Status
+from .minimize import RLBFGS
+
+Array = jax.Array
+PyTree = Any
+
+
+# ----------------------------------------------------------------------------------------------
+# Generic core
+# ----------------------------------------------------------------------------------------------
+class MaxMinResult(NamedTuple):
+    """Outcome of ``refine_maxmin`` for one problem (add leading axes to batch)."""
+
+    x: PyTree  # best point seen (exact figure), the input included
+    value: Array  # exact figure min_a g_a(x) at x
+    initial_value: Array  # exact figure of the (projected) input
+    multipliers: Array  # last multiplier estimate lam (shape of g); sums to ~1 at a KKT point
+    violation: Array  # max(0, t - min_a g_a) at the last AL iterate
+    status: Array  # int32 Status
+    iterations: Array  # outer (multiplier) iterations, int32
+    inner_steps: Array  # total inner L-BFGS iterations, int32
+
+
+class _Outer(NamedTuple):
+    x: PyTree  # (point, t): current AL iterate
+    lam: Array
+    rho: Array
+    prev_viol: Array
+    best_x: PyTree
+    best_value: Array
+    since_best: Array  # outer iterations since best_value last improved by more than tol
+    k: Array
+    inner_steps: Array
+    viol: Array
+    status: Array
+
+
+_T_KEY = "__maxmin_t__"
+
+
+def _augment(manifold):
+    """(manifold x R, pack, unpack): append the level t as a Euclidean factor (flat product)."""
+    t_factor = Euclidean(ndim=0)
+    if isinstance(manifold, Product) and isinstance(manifold.factors, dict):
+        if _T_KEY in manifold.factors:
+            raise ValueError(f"factor name {_T_KEY!r} is reserved")
+        aug = Product({**manifold.factors, _T_KEY: t_factor})
+
+        def pack(x, t):
+            return {**x, _T_KEY: t}
+
+        def unpack(p):
+            return {k: v for k, v in p.items() if k != _T_KEY}, p[_T_KEY]
+    elif isinstance(manifold, Product) and isinstance(manifold.factors, tuple):
+        aug = Product(tuple(manifold.factors) + (t_factor,))
+
+        def pack(x, t):
+            return tuple(x) + (t,)
+
+        def unpack(p):
+            return tuple(p[:-1]), p[-1]
+    else:  # a single factor
+        aug = Product((manifold, t_factor))
+
+        def pack(x, t):
+            return (x, t)
+
+        def unpack(p):
+            return p[0], p[1]
+    return aug, pack, unpack
+
+
+def _masked_min(g: Array, mask: Array) -> Array:
+    return jnp.min(jnp.where(mask, g, jnp.inf))
+
+
+def refine_maxmin(
+    constraints: Callable[[PyTree], Array],
+    x0: PyTree,
+    manifold,
+    mask: Array,
+    *,
+    max_outer: int = 60,
+    tol: float = 1e-12,
+    rho0: float | Array = 100.0,
+    rho_growth: float = 4.0,
+    rho_max: float = 1e8,
+    inner_steps: int = 2000,
+    memory: int = 20,
+    patience: int = 6,
+) -> MaxMinResult:
+    """Maximize min_a g_a(x) over ``manifold`` from ``x0`` (one problem; pure, jit- and vmap-able).
+
+    Args:
+      constraints: ``g(x) -> Array`` of constraint values (any shape); larger is better.
+      x0: starting point (a pytree matching ``manifold``).
+      manifold: the manifold of x (e.g. ``Product({"W": Oblique(row_mask)})``).
+      mask: bool array with the shape of ``g(x)``: which entries are real constraints.
+      max_outer: outer (multiplier-update) iterations.
+      tol: convergence tolerance in the units of g: stop when the violation max_a(t - g_a) and
+        the change of t over an outer iteration are both <= tol.
+      rho0, rho_growth, rho_max: penalty parameter schedule (rho grows when the violation does not
+        fall below a quarter of the previous one).
+      inner_steps, memory: budget and memory of the inner Riemannian L-BFGS.
+      patience: stop (MIN_STEP, or CONVERGED if the violation is below sqrt(tol)) after this many
+        outer iterations without an improvement of the exact figure by more than tol.
+
+    Status: CONVERGED (tests above passed), MAX_STEPS (max_outer spent), MIN_STEP (no progress for
+    ``patience`` iterations: the roundoff floor), NONFINITE (a non-finite iterate; best returned).
+    """
+    mask = jnp.asarray(mask, bool)
+    x0 = manifold.project_point(x0)
+    g0 = constraints(x0)
+    dtype = g0.dtype
+    v0 = _masked_min(g0, mask)
+    has_constraints = jnp.any(mask)
+    v0 = jnp.where(has_constraints, v0, jnp.asarray(0.0, dtype))
+
+    aug, pack, unpack = _augment(manifold)
+    solver = RLBFGS(memory=memory, max_steps=inner_steps, gtol=0.1 * tol, min_step=None)
+
+    def lagrangian(p, args):
+        lam, rho, t_ref = args["lam"], args["rho"], args["t_ref"]
+        x, t = unpack(p)
+        c = constraints(x) - t
+        z = jnp.where(mask, jnp.maximum(0.0, lam - rho * c), 0.0)
+        return -(t - t_ref) + (jnp.sum(z * z) - jnp.sum(lam * lam)) / (2.0 * rho)
+
+    zero = jnp.zeros((), jnp.int32)
+    state = _Outer(
+        x=(x0, v0),
+        lam=jnp.zeros(g0.shape, dtype),
+        rho=jnp.asarray(rho0, dtype),
+        prev_viol=jnp.asarray(jnp.inf, dtype),
+        best_x=x0,
+        best_value=v0,
+        since_best=zero,
+        k=zero,
+        inner_steps=zero,
+        viol=jnp.asarray(0.0, dtype),
+        status=jnp.where(has_constraints & jnp.isfinite(v0), Status.RUNNING,
+                         jnp.where(has_constraints, Status.NONFINITE, Status.CONVERGED)).astype(jnp.int32),
+    )
+
+    def body(s: _Outer) -> _Outer:
+        args = {"lam": s.lam, "rho": s.rho, "t_ref": s.x[1]}
+        r = solver.run(lagrangian, aug, pack(*s.x), args)
+        x_new = unpack(r.x)
+        g = constraints(x_new[0])
+        value = _masked_min(g, mask)
+        t_new = x_new[1]
+        finite = tree_all_finite(x_new) & jnp.isfinite(value)
+        lam_new = jnp.where(mask, jnp.maximum(0.0, s.lam - s.rho * (g - t_new)), 0.0)
+        viol = jnp.maximum(0.0, t_new - value)
+        dt = jnp.abs(t_new - s.x[1])
+
+        better = finite & (value > s.best_value)
+        big_gain = finite & (value > s.best_value + tol)
+        best_x = tree_where(better, x_new[0], s.best_x)
+        best_value = jnp.where(better, value, s.best_value)
+        since_best = jnp.where(big_gain, 0, s.since_best + 1)
+
+        rho = jnp.where((viol > 0.25 * s.prev_viol) & (viol > tol),
+                        jnp.minimum(s.rho * rho_growth, rho_max), s.rho)
+        k = s.k + 1
+        converged = (viol <= tol) & (dt <= tol) & (r.status != Status.MAX_STEPS)
+        stalled = since_best >= patience
+        status = jnp.where(
+            ~finite, Status.NONFINITE,
+            jnp.where(converged, Status.CONVERGED,
+                      jnp.where(stalled, jnp.where(viol <= jnp.sqrt(tol), Status.CONVERGED, Status.MIN_STEP),
+                                jnp.where(k >= max_outer, Status.MAX_STEPS, Status.RUNNING)))).astype(jnp.int32)
+        keep = lambda a, b: jnp.where(finite, a, b)
+        return _Outer(
+            x=tree_where(finite, x_new, s.x), lam=keep(lam_new, s.lam), rho=rho, prev_viol=keep(viol, s.prev_viol),
+            best_x=best_x, best_value=best_value, since_best=since_best, k=k,
+            inner_steps=s.inner_steps + r.steps, viol=keep(viol, s.viol), status=status)
+
+    s = jax.lax.while_loop(lambda s: s.status == Status.RUNNING, body, state)
+    return MaxMinResult(s.best_x, s.best_value, v0, s.lam, s.viol, s.status, s.k, s.inner_steps)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tammes and softmax codes
+# ----------------------------------------------------------------------------------------------
+class RefineResult(NamedTuple):
+    """Refined codes (float64; leading axes are the batch axes of the input).
+
+    W: (..., N, d) the refined code (rows unit, padded rows exactly zero).
+    H: (..., N, d) refined features (softmax code only; None for Tammes).
+    value: (...,) the exact figure maximized: -max_cos (Tammes) or the margin (softmax code).
+    initial_value: (...,) the same figure at the (normalized) input.
+    max_cos, min_angle_deg: (...,) Tammes figures of W (for the softmax code: of W as well).
+    margin: (...,) min_{k, j != k} <w_k - w_j, h_k> (softmax code only; None for Tammes).
+    multipliers: (..., N, N) multiplier (contact stress) estimate; sums to ~1 at an optimum.
+    status: (...,) int32 ``Status``; iterations: (...,) outer iterations; inner_steps: (...,) total
+    inner L-BFGS iterations.
+    """
+
+    W: Array
+    H: Array | None
+    value: Array
+    initial_value: Array
+    max_cos: Array
+    min_angle_deg: Array
+    margin: Array | None
+    multipliers: Array
+    status: Array
+    iterations: Array
+    inner_steps: Array
+
+    def status_names(self):
+        codes = np.asarray(self.status)
+        return np.vectorize(lambda c: Status(int(c)).name)(codes).tolist()
+
+
+def _tammes_parts(w: Array, cm: Array):
+    pm = pair_mask(cm)
+    return -gram(w), pm
+
+
+def _max_cos(w: Array, cm: Array) -> Array:
+    g, pm = _tammes_parts(w, cm)
+    return -_masked_min(g, pm)
+
+
+def _angle_deg(max_cos: Array) -> Array:
+    return jnp.degrees(jnp.arccos(jnp.clip(max_cos, -1.0, 1.0)))
+
+
+def _softmax_terms(w: Array, h: Array) -> Array:
+    hw = gram(h, w)  # <h_k, w_j>
+    return jnp.diagonal(hw)[:, None] - hw  # <w_k - w_j, h_k>
+
+
+def _default_rho0(n: int) -> float:
+    return 10.0 * max(n, 10)
+
+
+@functools.partial(jax.jit, static_argnames=("opts",))
+def _tammes_batch(W, cm, opts):
+    o = dict(opts)
+
+    def one(w, m):
+        man = Product({"W": Oblique(row_mask=m)})
+        pm = pair_mask(m)
+        res = refine_maxmin(lambda p: -gram(p["W"]), {"W": w}, man, pm, **o)
+        wb = res.x["W"]
+        mc = _max_cos(wb, m)
+        return RefineResult(wb, None, res.value, res.initial_value, mc, _angle_deg(mc), None,
+                            res.multipliers, res.status, res.iterations, res.inner_steps)
+
+    return jax.vmap(one)(W, cm)
+
+
+@functools.partial(jax.jit, static_argnames=("opts",))
+def _softmax_batch(W, H, cm, opts):
+    o = dict(opts)
+
+    def one(w, h, m):
+        man = Product({"W": Oblique(row_mask=m), "H": Oblique(row_mask=m)})
+        pm = pair_mask(m, strict_upper=False)
+        res = refine_maxmin(lambda p: _softmax_terms(p["W"], p["H"]), {"W": w, "H": h}, man, pm, **o)
+        wb, hb = res.x["W"], res.x["H"]
+        mc = _max_cos(wb, m)
+        return RefineResult(wb, hb, res.value, res.initial_value, mc, _angle_deg(mc), res.value,
+                            res.multipliers, res.status, res.iterations, res.inner_steps)
+
+    return jax.vmap(one)(W, H, cm)
+
+
+def _prepare(W, class_mask):
+    W = jnp.asarray(W, jnp.float64)
+    if W.ndim < 2:
+        raise ValueError(f"W must have shape (..., N, d), got {W.shape}")
+    n, d = W.shape[-2:]
+    batch = W.shape[:-2]
+    if class_mask is None:
+        cm = jnp.ones(batch + (n,), jnp.float64)
+    else:
+        cm = jnp.asarray(class_mask).astype(jnp.float64)
+        if cm.shape[-1] != n:
+            raise ValueError(f"class_mask must have shape (..., {n}), got {cm.shape}")
+        cm = jnp.broadcast_to(cm, batch + (n,))
+    W = W * cm[..., None]
+    nb = int(np.prod(batch)) if batch else 1
+    return W.reshape((nb, n, d)), cm.reshape((nb, n)), batch
+
+
+def _opts(n, max_outer, tol, rho0, inner_steps, memory, patience, rho_growth):
+    rho0 = _default_rho0(n) if rho0 is None else float(rho0)
+    return (("max_outer", int(max_outer)), ("tol", float(tol)), ("rho0", rho0), ("inner_steps", int(inner_steps)),
+            ("memory", int(memory)), ("patience", int(patience)), ("rho_growth", float(rho_growth)))
+
+
+def _unbatch(res: RefineResult, batch) -> RefineResult:
+    return jax.tree_util.tree_map(lambda a: a.reshape(batch + a.shape[1:]), res)
+
+
+def refine_tammes(
+    W,
+    class_mask=None,
+    *,
+    max_outer: int = 60,
+    tol: float = 1e-12,
+    rho0: float | None = None,
+    inner_steps: int = 2000,
+    memory: int = 20,
+    patience: int = 6,
+    rho_growth: float = 4.0,
+) -> RefineResult:
+    """Refine Tammes codes W (..., N, d) to an exact local minimum of max_{i<j} <w_i, w_j>.
+
+    Runs in float64 (inputs are cast and rows normalized; padded rows, ``class_mask == 0``, are
+    exactly zero). ``tol`` is in cosine units. ``rho0`` defaults to 10·max(N, 10). Returns the better
+    of the input and the refined code, by the exact max cosine.
+    """
+    with jax.enable_x64(True):
+        Wb, cm, batch = _prepare(W, class_mask)
+        opts = _opts(Wb.shape[-2], max_outer, tol, rho0, inner_steps, memory, patience, rho_growth)
+        return _unbatch(_tammes_batch(Wb, cm, opts), batch)
+
+
+def default_features(W, class_mask=None):
+    """Start features h_k = normalize(w_k - mean_{j != k, real} w_j) for a classifier W (..., K, d)."""
+    W = jnp.asarray(W)
+    k = W.shape[-2]
+    cm = jnp.ones(W.shape[:-1], W.dtype) if class_mask is None else jnp.broadcast_to(
+        jnp.asarray(class_mask, W.dtype), W.shape[:-1])
+    Wm = W * cm[..., None]
+    count = jnp.maximum(jnp.sum(cm, axis=-1, keepdims=True) - 1.0, 1.0)
+    others = (jnp.sum(Wm, axis=-2, keepdims=True) - Wm) / count[..., None]
+    h = (Wm - others) * cm[..., None]
+    nrm = jnp.sqrt(jnp.sum(h * h, axis=-1, keepdims=True))
+    h = jnp.where(nrm > 0, h / jnp.where(nrm > 0, nrm, 1.0), Wm)  # fall back to w_k itself
+    del k
+    return h
+
+
+def refine_softmax_code(
+    W,
+    H=None,
+    class_mask=None,
+    *,
+    max_outer: int = 60,
+    tol: float = 1e-12,
+    rho0: float | None = None,
+    inner_steps: int = 2000,
+    memory: int = 20,
+    patience: int = 6,
+    rho_growth: float = 4.0,
+) -> RefineResult:
+    """Refine a softmax code (W, H) in OB(d, K) x OB(d, K) to an exact local max of the margin
+    min_{k, j != k} <w_k - w_j, h_k> (= -min L_HM, SPEC §2).
+
+    ``H`` defaults to ``default_features(W)``. Float64, masks as in ``refine_tammes``; returns the
+    better of the input pair and the refined pair, by the exact margin.
+    """
+    with jax.enable_x64(True):
+        Wb, cm, batch = _prepare(W, class_mask)
+        if H is None:
+            Hb = default_features(Wb, cm)
+        else:
+            Hb, _, hbatch = _prepare(H, class_mask)
+            if hbatch != batch or Hb.shape != Wb.shape:
+                raise ValueError(f"H must have the shape of W {tuple(batch) + Wb.shape[1:]}")
+        opts = _opts(Wb.shape[-2], max_outer, tol, rho0, inner_steps, memory, patience, rho_growth)
+        return _unbatch(_softmax_batch(Wb, Hb, cm, opts), batch)
+
+
+__all__ = ["MaxMinResult", "RefineResult", "default_features", "refine_maxmin", "refine_softmax_code",
+           "refine_tammes"]
