@@ -197,10 +197,12 @@ def classifier_rows(problem: str, point: dict) -> np.ndarray:
     return np.where(norms > 0, w / np.where(norms > 0, norms, 1.0), 0.0)
 
 
-def figures_of(problem: str, point: dict, C: int, d: int) -> dict:
-    """Exact float64 figures of merit of the classifier rows of one (unpadded) point."""
+def figures_of(problem: str, point: dict, C: int, d: int) -> list[dict]:
+    """Exact float64 figures {min_angle_deg, max_cos, rho} of the classifier rows of a batch of
+    points (dict of (B, ...) arrays), unpadded to (C, d); one dict per batch entry."""
     w = classifier_rows(problem, point)[..., :C, :d]
-    return metrics.figures(w)
+    f = metrics.figures(w)
+    return [{k: float(np.asarray(v)[b]) for k, v in f._asdict().items()} for b in range(w.shape[0])]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -343,7 +345,7 @@ def _validate_init(p: ProblemDef, init: dict, spec: Spec, restarts: int) -> dict
 def _assemble(spec: Spec, res: Result, seconds: float, seed: int, solver_name: str, dtype, history: bool) -> SolveResult:
     p = spec.pdef
     R = np.asarray(res.value).shape[0]
-    figs = [figures_of(spec.problem, {k: v[r] for k, v in res.x.items()}, spec.C, spec.d) for r in range(R)]
+    figs = figures_of(spec.problem, res.x, spec.C, spec.d)
     values = np.asarray(res.value, np.float64)
     status = np.asarray(res.status)
     keys = [_rank_key(p.score, figs[r], values[r], status[r]) for r in range(R)]

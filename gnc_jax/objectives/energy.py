@@ -46,27 +46,30 @@ def hug_inter(w: Array, class_mask: Array | None = None) -> Array:
     return masked_mean(1.0 / r2, pm)
 
 
-def _hug(point: dict, hp: dict, stop_proxy_grad: bool) -> Array:
+def _hug(point: dict, hp: dict, stop_proxy_grad: bool, squared: bool) -> Array:
     w, x = point["W"], point["X"]
     k, n, _ = x.shape
     cm = row_mask_or_ones(hp, "class_mask", k, w.dtype)
     sm = row_mask_or_ones(hp, "sample_mask", n, w.dtype)
     proxies = jax.lax.stop_gradient(w) if stop_proxy_grad else w
-    dist = safe_sqrt(jnp.sum((x - proxies[:, None, :]) ** 2, axis=-1))
+    sq = jnp.sum((x - proxies[:, None, :]) ** 2, axis=-1)
+    dist = sq if squared else safe_sqrt(sq)
     intra = masked_mean(dist, cm[:, None] * sm[None, :])
     return hp["beta"] * intra + hp["alpha"] * hug_inter(w, cm)
 
 
 def hug(point: dict, hp: dict) -> Array:
-    """HUG (proxy MHE form) as a true objective: β·mean ||x_ki − w_k|| + α·mean_{i<j} ||w_i − w_j||^{−2}.
+    """HUG (proxy MHE form) as a smooth true objective: β·mean ||x_ki − w_k||² + α·mean_{i<j} ||w_i − w_j||^{−2}.
 
     point: {"W": (K, d) proxies, "X": (K, n, d) features}, all unit rows; hp: {"alpha", "beta", masks}.
-    Without the official stop-gradient its global minimizers are the same (features on their proxies,
-    proxies minimizing the Riesz-2 energy), and a line search sees a consistent function.
+    The official loss (``hug_official_loss``) uses the unsquared distance and a stop-gradient into
+    the proxies; both only change the dynamics, not the global minimizers (features exactly on
+    their proxies, proxies minimizing the Riesz-2 energy), and this form is smooth at collapse,
+    so line-search solvers converge on it instead of stalling at the kink.
     """
-    return _hug(point, hp, stop_proxy_grad=False)
+    return _hug(point, hp, stop_proxy_grad=False, squared=True)
 
 
 def hug_official_loss(point: dict, hp: dict) -> Array:
     """The official training loss: the attraction term stops the gradient into the proxies."""
-    return _hug(point, hp, stop_proxy_grad=True)
+    return _hug(point, hp, stop_proxy_grad=True, squared=False)

@@ -31,12 +31,14 @@ Public entry points work in float64 (``jax.enable_x64`` is switched on locally, 
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 from ..manifolds import Euclidean, Oblique, Product, tree_all_finite, tree_where
 from ..objectives.common import gram, pair_mask
@@ -45,6 +47,106 @@ from .minimize import RLBFGS
 
 Array = jax.Array
 PyTree = Any
+
+
+# ----------------------------------------------------------------------------------------------
+# Inner solver: Riemannian (semismooth) Newton with Levenberg damping, dense
+# ----------------------------------------------------------------------------------------------
+class _NewtonState(NamedTuple):
+    x: PyTree
+    value: Array
+    grad: Array  # flat Riemannian gradient
+    grad_norm: Array
+    hess: Array  # (n, n) P Hess P in flat ambient coordinates
+    proj: Array  # (n, n) tangent projector P at x
+    mu: Array  # Levenberg damping
+    scale: Array  # Hessian scale (mean |diag|) at the start
+    steps: Array
+    accepted: Array
+    status: Array
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseNewton:
+    """Riemannian Newton with Levenberg damping for small problems (dense n x n Hessian, n = the
+    ambient size of a point). Hess f(x)[v] = P_x D(grad f)(x)[v] (embedded submanifolds); the system
+    (P H P + mu P + (I - P)) d = -grad is solved by Cholesky; a trial is accepted by the Armijo
+    test, after which mu shrinks (x 1/4), otherwise mu grows (x 8). The generalized Hessian of a
+    piecewise-smooth f (max(0, .)^2 terms) comes out of autodiff, so this is a semismooth Newton.
+    Same ``run`` interface and status codes as ``Solver``.
+    """
+
+    max_steps: int = 200
+    gtol: float = 1e-13
+    c1: float = 1e-4
+    mu0: float = 1e-6
+    mu_min: float = 1e-14
+    mu_max: float = 1e10
+    chunk: int = 64
+
+    def _derivs(self, fun, manifold, x, args):
+        xf, unravel = ravel_pytree(x)
+        n = xf.shape[0]
+        dtype = xf.dtype
+
+        def rgrad_flat(v):
+            p = unravel(v)
+            return ravel_pytree(manifold.egrad_to_rgrad(p, jax.grad(fun)(p, args)))[0]
+
+        def proj_flat(v):
+            return ravel_pytree(manifold.proj(x, unravel(v)))[0]
+
+        value = fun(x, args)
+        g = rgrad_flat(xf)
+        pm = jax.vmap(proj_flat)(jnp.eye(n, dtype=dtype))
+        pm = 0.5 * (pm + pm.T)
+        hv = lambda v: proj_flat(jax.jvp(rgrad_flat, (xf,), (v,))[1])
+        hm = jax.lax.map(hv, pm, batch_size=min(self.chunk, n))
+        hm = 0.5 * (hm + hm.T)
+        return value, g, hm, pm
+
+    def init(self, fun, manifold, x0, args) -> _NewtonState:
+        x0 = manifold.project_point(x0)
+        value, g, hm, pm = self._derivs(fun, manifold, x0, args)
+        gnorm = jnp.sqrt(jnp.sum(g * g))
+        scale = jnp.maximum(jnp.mean(jnp.abs(jnp.diagonal(hm))), jnp.finfo(g.dtype).tiny)
+        finite = jnp.isfinite(value) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(hm))
+        status = jnp.where(~finite, Status.NONFINITE,
+                           jnp.where(gnorm <= self.gtol, Status.CONVERGED, Status.RUNNING)).astype(jnp.int32)
+        zero = jnp.zeros((), jnp.int32)
+        return _NewtonState(x0, value, g, gnorm, hm, pm, jnp.asarray(self.mu0, g.dtype), scale, zero, zero, status)
+
+    def update(self, fun, manifold, s: _NewtonState, args) -> _NewtonState:
+        n = s.grad.shape[0]
+        eye = jnp.eye(n, dtype=s.grad.dtype)
+        a = s.hess + (s.mu * s.scale) * s.proj + (eye - s.proj)
+        chol = jnp.linalg.cholesky(a)
+        d = -jax.scipy.linalg.cho_solve((chol, True), s.grad)
+        d = s.proj @ d
+        _, unravel = ravel_pytree(s.x)
+        slope = jnp.dot(s.grad, d)
+        ok_dir = jnp.all(jnp.isfinite(d)) & (slope < 0)
+        d = jnp.where(ok_dir, d, 0.0)
+        x_trial = manifold.retract(s.x, unravel(d))
+        value, g, hm, pm = self._derivs(fun, manifold, x_trial, args)
+        finite = jnp.isfinite(value) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(hm))
+        accept = ok_dir & finite & (value <= s.value + self.c1 * slope)
+        gnorm = jnp.sqrt(jnp.sum(g * g))
+        mu = jnp.where(accept, jnp.maximum(s.mu * 0.25, self.mu_min), s.mu * 8.0)
+        new = _NewtonState(
+            tree_where(accept, x_trial, s.x), jnp.where(accept, value, s.value), jnp.where(accept, g, s.grad),
+            jnp.where(accept, gnorm, s.grad_norm), jnp.where(accept, hm, s.hess), jnp.where(accept, pm, s.proj),
+            mu, s.scale, s.steps + 1, s.accepted + accept.astype(jnp.int32), s.status)
+        code = jnp.where(new.grad_norm <= self.gtol, Status.CONVERGED,
+                         jnp.where(new.mu > self.mu_max, Status.MIN_STEP,
+                                   jnp.where(new.steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING)))
+        new = new._replace(status=code.astype(jnp.int32))
+        return tree_where(s.status == Status.RUNNING, new, s)
+
+    def run(self, fun, manifold, x0, args):
+        s = self.init(fun, manifold, x0, args)
+        s = jax.lax.while_loop(lambda s: s.status == Status.RUNNING, lambda s: self.update(fun, manifold, s, args), s)
+        return s
 
 
 # ----------------------------------------------------------------------------------------------
@@ -61,6 +163,7 @@ class MaxMinResult(NamedTuple):
     status: Array  # int32 Status
     iterations: Array  # outer (multiplier) iterations, int32
     inner_steps: Array  # total inner L-BFGS iterations, int32
+    history: Array | None  # (max_outer, 5) per outer iteration: value, violation, t, rho, inner steps (NaN past end)
 
 
 class _Outer(NamedTuple):
@@ -75,6 +178,7 @@ class _Outer(NamedTuple):
     inner_steps: Array
     viol: Array
     status: Array
+    history: Array | None
 
 
 _T_KEY = "__maxmin_t__"
@@ -130,6 +234,9 @@ def refine_maxmin(
     inner_steps: int = 2000,
     memory: int = 20,
     patience: int = 6,
+    inner: str = "auto",
+    newton_max_dim: int = 1500,
+    history: bool = False,
 ) -> MaxMinResult:
     """Maximize min_a g_a(x) over ``manifold`` from ``x0`` (one problem; pure, jit- and vmap-able).
 
@@ -159,7 +266,15 @@ def refine_maxmin(
     v0 = jnp.where(has_constraints, v0, jnp.asarray(0.0, dtype))
 
     aug, pack, unpack = _augment(manifold)
-    solver = RLBFGS(memory=memory, max_steps=inner_steps, gtol=0.1 * tol, min_step=None)
+    n_ambient = ravel_pytree(x0)[0].shape[0] + 1
+    if inner == "auto":
+        inner = "newton" if n_ambient <= newton_max_dim else "lbfgs"
+    if inner == "newton":
+        solver = DenseNewton(max_steps=inner_steps, gtol=0.1 * tol)
+    elif inner == "lbfgs":
+        solver = RLBFGS(memory=memory, max_steps=inner_steps, gtol=0.1 * tol, min_step=None)
+    else:
+        raise ValueError(f"inner must be 'auto', 'newton' or 'lbfgs', got {inner!r}")
 
     def lagrangian(p, args):
         lam, rho, t_ref = args["lam"], args["rho"], args["t_ref"]
@@ -182,6 +297,7 @@ def refine_maxmin(
         viol=jnp.asarray(0.0, dtype),
         status=jnp.where(has_constraints & jnp.isfinite(v0), Status.RUNNING,
                          jnp.where(has_constraints, Status.NONFINITE, Status.CONVERGED)).astype(jnp.int32),
+        history=jnp.full((max_outer, 5), jnp.nan, dtype) if history else None,
     )
 
     def body(s: _Outer) -> _Outer:
@@ -213,13 +329,17 @@ def refine_maxmin(
                       jnp.where(stalled, jnp.where(viol <= jnp.sqrt(tol), Status.CONVERGED, Status.MIN_STEP),
                                 jnp.where(k >= max_outer, Status.MAX_STEPS, Status.RUNNING)))).astype(jnp.int32)
         keep = lambda a, b: jnp.where(finite, a, b)
+        hist = s.history
+        if history:
+            row = jnp.stack([value, viol, t_new, s.rho, r.steps.astype(dtype)])
+            hist = hist.at[s.k].set(row)
         return _Outer(
             x=tree_where(finite, x_new, s.x), lam=keep(lam_new, s.lam), rho=rho, prev_viol=keep(viol, s.prev_viol),
             best_x=best_x, best_value=best_value, since_best=since_best, k=k,
-            inner_steps=s.inner_steps + r.steps, viol=keep(viol, s.viol), status=status)
+            inner_steps=s.inner_steps + r.steps, viol=keep(viol, s.viol), status=status, history=hist)
 
     s = jax.lax.while_loop(lambda s: s.status == Status.RUNNING, body, state)
-    return MaxMinResult(s.best_x, s.best_value, v0, s.lam, s.viol, s.status, s.k, s.inner_steps)
+    return MaxMinResult(s.best_x, s.best_value, v0, s.lam, s.viol, s.status, s.k, s.inner_steps, s.history)
 
 
 # ----------------------------------------------------------------------------------------------

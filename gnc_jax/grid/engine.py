@@ -1,0 +1,329 @@
+"""Grid engine: many (C, d, tau, n) cells solved in a few compiled, batched programs.
+
+Cells are grouped into buckets of one padded shape (C and d padded up to powers of two, C >= 4;
+n up to a power of two for problems with samples) and one continuation length; each bucket is
+solved in chunks of ``chunk_cells`` cells x ``restarts`` starts, each chunk one call of
+``api.solve_batch``. The last chunk of a bucket is filled up with repeats of its cells so
+every chunk of a bucket has the same batch size (one trace/compile per bucket).
+
+Restart r of every cell starts from ``api.random_points(spec, seed, r, ...)``, which does not
+depend on the padding, so a grid row reproduces ``api.solve(..., seed=seed)`` up to float32
+roundoff (padding changes reduction shapes).
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import sys
+import time
+from typing import Iterable, Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import __version__
+from .. import api
+from ..problems import default_stages, get_problem
+from ..solvers import Status
+
+ROW_FIELDS = ("problem", "C", "d", "tau", "n", "seed", "restarts", "min_angle_deg", "max_cos", "min_margin",
+              "objective", "status", "steps", "seconds", "device", "version")
+
+
+# ----------------------------------------------------------------------------------------------
+# parsing
+# ----------------------------------------------------------------------------------------------
+def _parse_int_item(name: str, s: str) -> int:
+    try:
+        return int(s)
+    except ValueError:
+        raise ValueError(f"{name}: expected an integer, got {s!r}") from None
+
+
+def parse_values(name: str, value, *, integer: bool) -> list:
+    """Values of a grid axis: a number, a list/tuple/range of numbers, or a string "a:b"
+    (inclusive, integers only; "a:b:step" too) or "x,y,z". Raises ValueError naming ``name``."""
+    if value is None:
+        return [None]
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a number, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return [int(value)]
+    if isinstance(value, (float, np.floating)):
+        if integer:
+            if not float(value).is_integer():
+                raise ValueError(f"{name}: expected an integer, got {value!r}")
+            return [int(value)]
+        return [float(value)]
+    if isinstance(value, str):
+        s = value.strip()
+        if not s:
+            raise ValueError(f"{name}: empty specification")
+        if ":" in s:
+            if not integer:
+                raise ValueError(f"{name}: ranges 'a:b' need integer values; use a list 'x,y,z' for {name}")
+            parts = s.split(":")
+            if len(parts) not in (2, 3):
+                raise ValueError(f"{name}: expected 'start:stop' or 'start:stop:step', got {value!r}")
+            lo, hi = _parse_int_item(name, parts[0]), _parse_int_item(name, parts[1])
+            step = _parse_int_item(name, parts[2]) if len(parts) == 3 else 1
+            if step < 1:
+                raise ValueError(f"{name}: range step must be >= 1, got {step}")
+            if hi < lo:
+                raise ValueError(f"{name}: empty range {value!r} (stop < start)")
+            return list(range(lo, hi + 1, step))
+        items = [t.strip() for t in s.split(",")]
+        if any(not t for t in items):
+            raise ValueError(f"{name}: empty item in {value!r}")
+        if integer:
+            return [_parse_int_item(name, t) for t in items]
+        out = []
+        for t in items:
+            try:
+                out.append(float(t))
+            except ValueError:
+                raise ValueError(f"{name}: expected a number, got {t!r}") from None
+        return out
+    if isinstance(value, (list, tuple, range, np.ndarray)):
+        out = []
+        for v in list(value):
+            out.extend(parse_values(name, v, integer=integer))
+        if not out:
+            raise ValueError(f"{name}: empty list")
+        return out
+    raise ValueError(f"{name}: cannot interpret {value!r} as values")
+
+
+def _dedupe(values: list) -> list:
+    seen, out = set(), []
+    for v in values:
+        if v not in seen:
+            seen.add(v)
+            out.append(v)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# cells and buckets
+# ----------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One grid cell: a validated Spec with its seed and number of restarts."""
+
+    spec: api.Spec
+    seed: int
+    restarts: int
+
+    problem = property(lambda self: self.spec.problem)
+    C = property(lambda self: self.spec.C)
+    d = property(lambda self: self.spec.d)
+    tau = property(lambda self: self.spec.tau)
+    n = property(lambda self: self.spec.n)
+    hparams = property(lambda self: dict(self.spec.hparams))
+
+    @property
+    def hparams_json(self) -> str:
+        return json.dumps(dict(self.spec.hparams), sort_keys=True)
+
+    @property
+    def stages(self) -> int:
+        return default_stages(self.spec.pdef, self.spec.tau)
+
+
+def expand_grid(problem: str, C, d, tau=None, n=1, restarts: int = 8, seed: int = 0, **hparams) -> list[Cell]:
+    """All cells of the product C x d x tau x n (in that nesting order), validated up front.
+
+    C, d, n: ints, lists or strings "4:512" (inclusive) / "2,3,4"; tau: floats, lists or "0.01,0.1".
+    Raises ValueError naming the offending argument.
+    """
+    get_problem(problem)  # unknown problem -> ValueError before anything else
+    restarts = api._check_int("restarts", restarts, 1)
+    seed = api._check_int("seed", seed, 0)
+    Cs = _dedupe(parse_values("C", C, integer=True))
+    ds = _dedupe(parse_values("d", d, integer=True))
+    taus = _dedupe(parse_values("tau", tau, integer=False))
+    ns = _dedupe(parse_values("n", n, integer=True))
+    if None in Cs or None in ds or None in ns:
+        raise ValueError("C, d and n are required")
+    cells = []
+    for c, dd, t, nn in itertools.product(Cs, ds, taus, ns):
+        cells.append(Cell(api.make_spec(problem, c, dd, t, nn, **hparams), seed, restarts))
+    return cells
+
+
+def _next_pow2(x: int, lo: int = 1) -> int:
+    return max(lo, 1 << max(0, int(x) - 1).bit_length())
+
+
+def padded_shape(cell: Cell) -> tuple[int, int, int]:
+    """(C_pad, d_pad, n_pad) of a cell's bucket."""
+    n_pad = _next_pow2(cell.n) if cell.spec.pdef.uses_n else 1
+    return _next_pow2(cell.C, 4), _next_pow2(cell.d), n_pad
+
+
+def bucket(cells: Iterable[Cell]) -> dict[tuple, list[Cell]]:
+    """Group cells by compiled program: key (problem, C_pad, d_pad, n_pad, stages), insertion order."""
+    out: dict[tuple, list[Cell]] = {}
+    for c in cells:
+        out.setdefault((c.problem,) + padded_shape(c) + (c.stages,), []).append(c)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# running
+# ----------------------------------------------------------------------------------------------
+def _device_name() -> str:
+    dev = jax.devices()[0]
+    return f"{dev.platform}:{getattr(dev, 'device_kind', '')}".rstrip(":")
+
+
+class _Progress:
+    """A one-line stderr progress bar with ETA; silent unless enabled and stderr is a TTY."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.t0 = total, 0, time.perf_counter()
+        self.on = bool(enabled) and total > 0 and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+
+    def update(self, k: int) -> None:
+        self.done += k
+        if not self.on:
+            return
+        el = time.perf_counter() - self.t0
+        frac = self.done / self.total
+        eta = el / frac - el if frac > 0 else float("nan")
+        w = 30
+        bar = "#" * int(w * frac) + "-" * (w - int(w * frac))
+        sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} cells  {el:6.1f}s elapsed  ETA {eta:6.1f}s")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.on:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _best_rows(chunk: list[Cell], res, restarts: int, seconds_per_cell: float, device: str) -> list[dict]:
+    values = np.asarray(res.value, np.float64)
+    status = np.asarray(res.status)
+    steps = np.asarray(res.steps)
+    rows = []
+    for i, cell in enumerate(chunk):
+        sl = slice(i * restarts, (i + 1) * restarts)
+        x = {k: np.asarray(v)[sl] for k, v in res.x.items()}
+        figs = api.figures_of(cell.problem, x, cell.C, cell.d)
+        keys = [api._rank_key(cell.spec.pdef.score, figs[r], values[sl][r], status[sl][r]) for r in range(restarts)]
+        best = int(np.argmin(keys))
+        f = figs[best]
+        point = {k: v[best] for k, v in x.items()}
+        W = api.classifier_rows(cell.problem, point)[: cell.C, : cell.d]
+        rows.append({
+            "problem": cell.problem, "C": cell.C, "d": cell.d, "tau": cell.tau, "n": cell.n, "seed": cell.seed,
+            "restarts": restarts, "min_angle_deg": float(f["min_angle_deg"]), "max_cos": float(f["max_cos"]),
+            "min_margin": float(f["rho"]), "objective": float(values[sl][best]),
+            "status": Status(int(status[sl][best])).name, "steps": int(steps[sl][best]),
+            "seconds": seconds_per_cell, "device": device, "version": __version__,
+            "hparams": cell.hparams_json, "W": np.ascontiguousarray(W, np.float64),
+        })
+    return rows
+
+
+def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = None, solver: str = "lbfgs",
+              max_steps: int = 1000, gtol: float | None = None, db=None, chunk_cells: int = 64,
+              progress: bool = True, dtype=jnp.float32) -> Iterator[dict]:
+    """Like ``run_grid`` but yields rows chunk by chunk (each chunk committed to ``db`` first)."""
+    cells = list(cells)
+    if restarts is not None or seed is not None:
+        cells = [Cell(c.spec, c.seed if seed is None else api._check_int("seed", seed, 0),
+                      c.restarts if restarts is None else api._check_int("restarts", restarts, 1)) for c in cells]
+    chunk_cells = api._check_int("chunk_cells", chunk_cells, 1)
+    max_steps = api._check_int("max_steps", max_steps, 1)
+    if not isinstance(solver, str):
+        raise ValueError("solver: give a solver name (lbfgs, cg, gd, adam)")
+    solver_obj = api.make_solver(solver, max_steps=max_steps, gtol=gtol, dtype=dtype)
+    options = {"solver": solver, "max_steps": max_steps, "gtol": gtol, "dtype": jnp.dtype(dtype).name}
+
+    store = None
+    if db is not None:
+        from .store import GridStore
+
+        store = db if isinstance(db, GridStore) else GridStore(db)
+        present = store.present_keys(options)
+        cells = [c for c in cells if store.cell_key(c, options) not in present]
+    # de-duplicate identical cells (same key) so each is solved once
+    cells = list(dict.fromkeys(cells))
+
+    device = _device_name()
+    bar = _Progress(len(cells), progress)
+    try:
+        for key, bcells in bucket(cells).items():
+            _, C_pad, d_pad, n_pad, stages = key
+            # group by restarts too: the batch size per chunk must be constant inside a bucket
+            by_r: dict[int, list[Cell]] = {}
+            for c in bcells:
+                by_r.setdefault(c.restarts, []).append(c)
+            for R, rcells in by_r.items():
+                size = min(chunk_cells, len(rcells))
+                for start in range(0, len(rcells), size):
+                    chunk = rcells[start:start + size]
+                    padded = chunk + [chunk[0]] * (size - len(chunk))
+                    starts = [api.random_points(c.spec, c.seed, r, C_pad, d_pad, n_pad, dtype)
+                              for c in padded for r in range(R)]
+                    x0 = {k: np.stack([s[k] for s in starts]) for k in starts[0]}
+                    specs = [c.spec for c in padded for _ in range(R)]
+                    t0 = time.perf_counter()
+                    res = api.solve_batch(specs, x0, solver_obj, stages=stages, C_pad=C_pad, d_pad=d_pad,
+                                          n_pad=n_pad, dtype=dtype)
+                    res = jax.device_get(jax.block_until_ready(res))
+                    sec = (time.perf_counter() - t0) / len(padded)
+                    rows = _best_rows(chunk, res, R, sec, device)
+                    if store is not None:
+                        store.write(rows, options)
+                    bar.update(len(chunk))
+                    yield from rows
+    finally:
+        bar.close()
+        if store is not None and store is not db:
+            store.close()
+
+
+def run_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = None, solver: str = "lbfgs",
+             max_steps: int = 1000, gtol: float | None = None, db=None, chunk_cells: int = 64,
+             progress: bool = True, dtype=jnp.float32) -> list[dict]:
+    """Solve every cell (best of ``restarts`` starts each); returns one row dict per solved cell.
+
+    ``restarts``/``seed`` override the cells' own values when given. With ``db`` (a path or a
+    ``GridStore``), cells already stored (same key and solver options) are skipped and each
+    chunk's rows are written in one transaction as soon as it is solved; the returned rows are
+    those solved in this call. Row keys: ``ROW_FIELDS`` plus ``hparams`` (JSON) and ``W``.
+    """
+    return list(iter_grid(cells, restarts, seed, solver, max_steps, gtol, db, chunk_cells, progress, dtype))
+
+
+def format_table(rows: list[dict]) -> str:
+    """A plain-text table of rows (dicts with ROW_FIELDS)."""
+    cols = ["problem", "C", "d", "tau", "n", "min_angle_deg", "max_cos", "min_margin", "objective", "status",
+            "steps", "seconds"]
+
+    def fmt(k, v):
+        if v is None or (isinstance(v, float) and math.isnan(v) and k == "tau"):
+            return "-"
+        if k in ("min_angle_deg",):
+            return f"{v:.6f}"
+        if k in ("max_cos", "min_margin"):
+            return f"{v:.9f}"
+        if k == "objective":
+            return f"{v:.6g}"
+        if k == "seconds":
+            return f"{v:.3f}"
+        if k == "tau":
+            return f"{v:g}"
+        return str(v)
+
+    body = [[fmt(k, r.get(k)) for k in cols] for r in rows]
+    widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(cols, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(b, widths)) for b in body]
+    return "\n".join(lines)

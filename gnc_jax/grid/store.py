@@ -1,0 +1,157 @@
+"""SQLite store for grid runs (stdlib ``sqlite3``): one row per solved cell.
+
+A cell's key is (problem, C, d, tau, n, seed, restarts, hparams-json) together with the solver
+options (solver, max_steps, gtol, dtype), under a UNIQUE constraint; rows are written with
+``INSERT OR IGNORE``, one transaction per chunk, so a run killed at any point and re-run
+neither loses nor duplicates cells. ``tau`` is kept in a text key column too (SQLite treats
+NULLs as distinct in UNIQUE constraints). The best configuration W is a float64 blob.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cells (
+    id INTEGER PRIMARY KEY,
+    problem TEXT NOT NULL,
+    C INTEGER NOT NULL,
+    d INTEGER NOT NULL,
+    tau REAL,
+    tau_key TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    restarts INTEGER NOT NULL,
+    hparams TEXT NOT NULL,
+    solver TEXT NOT NULL,
+    max_steps INTEGER NOT NULL,
+    gtol_key TEXT NOT NULL,
+    dtype TEXT NOT NULL,
+    min_angle_deg REAL,
+    max_cos REAL,
+    min_margin REAL,
+    objective REAL,
+    status TEXT,
+    steps INTEGER,
+    seconds REAL,
+    device TEXT,
+    version TEXT,
+    W BLOB,
+    created TEXT DEFAULT CURRENT_TIMESTAMP,
+    UNIQUE (problem, C, d, tau_key, n, seed, restarts, hparams, solver, max_steps, gtol_key, dtype)
+);
+"""
+
+COLUMNS = ("problem", "C", "d", "tau", "n", "seed", "restarts", "hparams", "solver", "max_steps", "dtype",
+           "min_angle_deg", "max_cos", "min_margin", "objective", "status", "steps", "seconds", "device", "version")
+
+
+def _tau_key(tau) -> str:
+    return "none" if tau is None else repr(float(tau))
+
+
+def _gtol_key(gtol) -> str:
+    return "default" if gtol is None else repr(float(gtol))
+
+
+class GridStore:
+    """An open grid database. ``GridStore(path)``; also a context manager."""
+
+    def __init__(self, path: str):
+        self.path = str(path)
+        self.conn = sqlite3.connect(self.path, timeout=60.0)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        with self.conn:
+            self.conn.executescript(SCHEMA)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    @staticmethod
+    def cell_key(cell, options: dict) -> tuple:
+        return (cell.problem, int(cell.C), int(cell.d), _tau_key(cell.tau), int(cell.n), int(cell.seed),
+                int(cell.restarts), cell.hparams_json)
+
+    def present_keys(self, options: dict) -> set:
+        """Keys (as ``cell_key``) of the cells already stored under these solver options."""
+        cur = self.conn.execute(
+            "SELECT problem, C, d, tau_key, n, seed, restarts, hparams FROM cells "
+            "WHERE solver=? AND max_steps=? AND gtol_key=? AND dtype=?",
+            (options["solver"], int(options["max_steps"]), _gtol_key(options.get("gtol")), options["dtype"]))
+        return {tuple(r) for r in cur}
+
+    def write(self, rows: list[dict], options: dict) -> int:
+        """Insert rows in one transaction (existing keys are left alone); returns rows inserted."""
+        vals = []
+        for r in rows:
+            W = np.ascontiguousarray(np.asarray(r["W"], np.float64))
+            vals.append((r["problem"], int(r["C"]), int(r["d"]), r["tau"], _tau_key(r["tau"]), int(r["n"]),
+                         int(r["seed"]), int(r["restarts"]), r["hparams"], options["solver"],
+                         int(options["max_steps"]), _gtol_key(options.get("gtol")), options["dtype"],
+                         r["min_angle_deg"], r["max_cos"], r["min_margin"], r["objective"], r["status"],
+                         int(r["steps"]), float(r["seconds"]), r["device"], r["version"], W.tobytes()))
+        with self.conn:
+            before = self.conn.total_changes
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO cells (problem, C, d, tau, tau_key, n, seed, restarts, hparams, solver, "
+                "max_steps, gtol_key, dtype, min_angle_deg, max_cos, min_margin, objective, status, steps, "
+                "seconds, device, version, W) VALUES (" + ",".join("?" * 23) + ")", vals)
+            return self.conn.total_changes - before
+
+    def fetch(self, cells, options: dict) -> list[dict]:
+        """Stored rows (dicts of COLUMNS) of ``cells`` under these solver options, in cell order."""
+        q = (f"SELECT {', '.join(COLUMNS)} FROM cells WHERE problem=? AND C=? AND d=? AND tau_key=? AND n=? "
+             "AND seed=? AND restarts=? AND hparams=? AND solver=? AND max_steps=? AND gtol_key=? AND dtype=?")
+        out = []
+        for c in cells:
+            row = self.conn.execute(q, self.cell_key(c, options) + (
+                options["solver"], int(options["max_steps"]), _gtol_key(options.get("gtol")), options["dtype"])
+            ).fetchone()
+            if row is not None:
+                out.append(dict(zip(COLUMNS, row)))
+        return out
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0])
+
+    def load_W(self, problem: str, C: int, d: int, tau=None, n: int = 1, seed: int = 0, restarts: int | None = None):
+        """The stored best W (C, d) of one cell (the first match), or None."""
+        q = "SELECT W, C, d FROM cells WHERE problem=? AND C=? AND d=? AND tau_key=? AND n=? AND seed=?"
+        args = [problem, int(C), int(d), _tau_key(tau), int(n), int(seed)]
+        if restarts is not None:
+            q += " AND restarts=?"
+            args.append(int(restarts))
+        row = self.conn.execute(q + " ORDER BY id LIMIT 1", args).fetchone()
+        if row is None:
+            return None
+        return np.frombuffer(row[0], np.float64).reshape(row[1], row[2]).copy()
+
+
+def to_dataframe(db, with_W: bool = False):
+    """All stored cells as a pandas DataFrame (sorted by problem, C, d, tau, n); ``with_W`` adds
+    a column of (C, d) float64 arrays."""
+    import pandas as pd
+
+    with GridStore(db) as store:
+        cols = list(COLUMNS) + (["W"] if with_W else [])
+        cur = store.conn.execute(f"SELECT {', '.join(cols)} FROM cells ORDER BY problem, C, d, tau, n, seed, id")
+        data = cur.fetchall()
+    df = pd.DataFrame(data, columns=cols)
+    if with_W and len(df):
+        df["W"] = [np.frombuffer(b, np.float64).reshape(c, d).copy() for b, c, d in zip(df["W"], df["C"], df["d"])]
+    return df
+
+
+def to_csv(db, path: str) -> None:
+    """Write all stored cells (without W) to a CSV file."""
+    to_dataframe(db).to_csv(path, index=False)

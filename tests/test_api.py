@@ -1,0 +1,96 @@
+"""Public API and CLI: figures, statuses, validation before compiling, JSON output."""
+import json
+import subprocess
+import sys
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gnc_jax
+from gnc_jax.api import compiled_batch_solve, make_spec
+from gnc_jax.cli import main
+
+
+def test_solve_tammes_simplex_and_cross_polytope_figures():
+    r = gnc_jax.solve("tammes", C=4, d=3, restarts=2, seed=1)
+    np.testing.assert_allclose(r.max_cos, -1 / 3, atol=1e-6)
+    np.testing.assert_allclose(r.min_margin, 4 / 3, atol=1e-5)
+    assert r.status in ("CONVERGED", "MIN_STEP") and r.W.shape == (4, 3)
+    assert r.restarts["max_cos"].shape == (2,) and len(r.restarts["status"]) == 2
+
+
+def test_softmax_code_d2_is_the_regular_polygon():
+    r = gnc_jax.solve("softmax-code", C=5, d=2, restarts=2)
+    np.testing.assert_allclose(r.min_margin, 1 - np.cos(2 * np.pi / 5), atol=1e-5)  # 0.690983
+
+
+def test_ce_ufm_at_any_tau_gives_the_simplex_for_K_le_d_plus_1():
+    for tau in (1.0, 0.2):
+        r = gnc_jax.solve("ce-ufm", C=4, d=4, tau=tau, n=2, restarts=2)
+        np.testing.assert_allclose(r.max_cos, -1 / 3, atol=1e-4)
+
+
+def test_regularized_ufm_reaches_the_closed_form_optimum():
+    r = gnc_jax.solve("ce-ufm-regularized", C=4, d=5, n=3, restarts=2, lambda_W=5e-3, lambda_H=1e-2, lambda_b=1e-2)
+    np.testing.assert_allclose(r.objective, 0.19781481, atol=2e-6)
+    np.testing.assert_allclose(np.sum(r.point["W"] ** 2, axis=1), 8.019023, rtol=1e-3)
+
+
+def test_a_single_solve_does_not_recompile_for_a_new_seed_or_tau():
+    gnc_jax.solve("ce-ufm-collapsed", C=5, d=3, tau=1.0, restarts=2, seed=0)
+    from gnc_jax.api import make_solver
+    fn = compiled_batch_solve("ce-ufm-collapsed", make_solver("lbfgs"), 1)
+    before = fn._cache_size()
+    gnc_jax.solve("ce-ufm-collapsed", C=5, d=3, tau=0.7, restarts=2, seed=3)
+    assert fn._cache_size() == before
+
+
+@pytest.mark.parametrize("kwargs,name", [
+    (dict(problem="tammes", C=1, d=3), "C"), (dict(problem="tammes", C=5, d=0), "d"),
+    (dict(problem="ce-ufm", C=5, d=3, tau=0.0), "tau"), (dict(problem="ce-ufm", C=5, d=3, tau=float("nan")), "tau"),
+    (dict(problem="ce-ufm", C=5, d=3), "tau"), (dict(problem="nope", C=5, d=3), "problem"),
+    (dict(problem="riesz", C=5, d=3, s=-1.0), "s"), (dict(problem="riesz", C=5, d=3, tau=1.0), "tau"),
+    (dict(problem="tammes", C=5, d=3, solver="newton"), "solver"), (dict(problem="tammes", C=5, d=3, restarts=0), "restarts"),
+    (dict(problem="tammes", C=4, d=3, init={"W": np.zeros((3, 3))}), "init"),
+])
+def test_bad_input_names_the_argument(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        gnc_jax.solve(**kwargs)
+
+
+def test_explicit_init_is_opt_in_and_used():
+    from conftest import simplex
+    r = gnc_jax.solve("tammes", C=4, d=3, restarts=1, init={"W": simplex(4)}, max_steps=5)
+    np.testing.assert_allclose(r.max_cos, -1 / 3, atol=1e-6)
+
+
+def test_history_is_returned_on_request():
+    r = gnc_jax.solve("riesz", C=6, d=3, restarts=2, history=True, max_steps=50)
+    v = r.history["value"]
+    assert v.shape == (50,) and np.isfinite(v[: r.steps]).all() and np.isnan(v[r.steps:]).all()
+
+
+def test_cli_json_and_out(tmp_path, capsys):
+    out = tmp_path / "w.npz"
+    assert main(["solve", "tammes", "--C", "6", "--d", "3", "--restarts", "2", "--json", "--out", str(out)]) == 0
+    d = json.loads(capsys.readouterr().out)
+    for key in ("problem", "C", "d", "tau", "min_angle_deg", "max_cos", "min_margin", "objective", "status", "steps", "seconds"):
+        assert key in d
+    assert abs(d["min_angle_deg"] - 90.0) < 1e-3
+    assert np.load(out)["W"].shape == (6, 3)
+
+
+def test_cli_bad_input_exits_2_with_the_argument_named():
+    p = subprocess.run([sys.executable, "-m", "gnc_jax.cli", "solve", "ce-ufm", "--C", "1", "--d", "3", "--tau", "1"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "C must be" in p.stderr
+    p = subprocess.run([sys.executable, "-m", "gnc_jax.cli", "solve", "nope", "--C", "4", "--d", "3"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "problem" in p.stderr
+
+
+def test_float64_solve(x64):
+    r = gnc_jax.solve("ce-ufm-collapsed", C=4, d=3, tau=1.0, restarts=1, dtype=jnp.float64)
+    assert r.point["W"].dtype == np.float64 and r.dtype == "float64"
+    np.testing.assert_allclose(r.max_cos, -1 / 3, atol=1e-10)
