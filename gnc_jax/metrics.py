@@ -142,6 +142,9 @@ def _max_cos(W, mask):
     return jnp.max(jnp.where(pair, C, -jnp.inf), axis=(-2, -1))
 
 
+_max_cos_jit = jax.jit(_max_cos)
+
+
 def max_cos(W, mask=None):
     """Largest cosine between two distinct (real) rows. ``W``: (..., K, d), ``mask``: (..., K) -> (...).
 
@@ -150,7 +153,7 @@ def max_cos(W, mask=None):
     """
     W = _check_W(W)
     mask = _check_mask(mask, W)
-    return _max_cos(W, mask)
+    return _max_cos_jit(W, mask)
 
 
 def min_angle_deg(W, mask=None):
@@ -160,7 +163,7 @@ def min_angle_deg(W, mask=None):
     """
     W = _check_W(W)
     mask = _check_mask(mask, W)
-    return jnp.degrees(jnp.arccos(jnp.clip(_max_cos(W, mask), -1.0, 1.0)))
+    return jnp.degrees(jnp.arccos(jnp.clip(_max_cos_jit(W, mask), -1.0, 1.0)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -177,6 +180,9 @@ class OneVsRestInfo(NamedTuple):
     proj:      (..., K, d) the projection ``P_k w_k`` (an explicit point of the hull of the others).
     coef:      (..., K, K) the simplex coefficients ``a`` with ``proj_k = sum_j coef[k, j] w_j`` (coef[k, k] = 0).
     converged: (..., K) bool: Wolfe's optimality test passed before ``max_iter``.
+    features:  (..., K, d) :func:`optimal_features`.
+    margin:    (..., K) :func:`one_vs_rest_margin`.
+    rho:       (...) ``min_k dist_k`` over the real rows.
     """
 
     dist: jax.Array
@@ -185,6 +191,9 @@ class OneVsRestInfo(NamedTuple):
     proj: jax.Array
     coef: jax.Array
     converged: jax.Array
+    features: jax.Array
+    margin: jax.Array
+    rho: jax.Array
 
 
 def _spd_solve(A, b):
@@ -198,7 +207,18 @@ def _wolfe_chunk(W, G, valid_rows, kk, s: int, max_iter: int):
     """Wolfe's min-norm-point for the problems ``kk`` (shape (c,)) of one configuration.
 
     W: (K, d); G = W W^T: (K, K); valid_rows: (K,) bool (real rows); kk: (c,) int32 problem indices.
-    Returns lam_dense (c, K) simplex coefficients and done (c,) bool.
+    Returns lam_dense (c, K) simplex coefficients and converged (c,) bool (the major cycle found no improving
+    vertex; False when the loop stopped on max_iter or on a numerical safeguard — the point is then still a
+    feasible hull point, and the dual gap of the caller shows how far from optimal).
+
+    Problem k works in coordinates shifted so that w_k is the origin (points x_j = w_j - w_k).  The corral lives in
+    ``s`` padded slots; ``A = 11^T + [<x_i, x_j>]`` is the augmented corral matrix on the active slots (identity on
+    the free ones; positive definite iff the corral is affinely independent, Wolfe's invariant) and ``Ainv`` its
+    inverse.  The entries of A are formed from explicit shifted coordinates when a point enters (the Gram route
+    ``G_ij - G_ik - G_jk + G_kk`` cancels catastrophically for nearby points, fatal in float32); ``Ainv`` is
+    updated in O(s^2) (bordering when a point enters, the principal-submatrix formula when one leaves) and every
+    solve takes one step of iterative refinement against A, so a step costs O(s^2 + s d + K d) per problem instead
+    of an O(s^3) factorization.
     """
     K, d = W.shape
     c = kk.shape[0]
@@ -207,6 +227,7 @@ def _wolfe_chunk(W, G, valid_rows, kk, s: int, max_iter: int):
     ar_s = jnp.arange(s)
     ar_K = jnp.arange(K)
     rows_c = jnp.arange(c)
+    eye_s = jnp.eye(s, dtype=dt)
 
     valid = valid_rows[None, :] & (ar_K[None, :] != kk[:, None])  # (c, K)
     Gkk = G[kk, kk]  # (c,)
@@ -216,98 +237,133 @@ def _wolfe_chunk(W, G, valid_rows, kk, s: int, max_iter: int):
     sqn_valid = jnp.where(valid, sqn, jnp.inf)
     scale = jnp.max(jnp.where(valid, sqn, 0.0), axis=1)  # (c,)
     scale = jnp.where(scale > 0, scale, 1.0)
-    tol = 64.0 * eps * scale
+    # Wolfe's test |x|^2 - <x, x_j> <= tol: the rounding error of <x, x_j> is about eps |x| |x_j| (x is formed
+    # explicitly in R^d), so the tolerance scales with |x| (a tolerance ~ eps max|x_j|^2 stops far too early in
+    # float32 when the distances are small).
+    tol_scale = 32.0 * eps * jnp.sqrt(scale)
+    # |x| below the rounding level of x itself (~ eps * max|x_j|): the origin (w_k) is in the hull of the corral
+    tol_zero = 16.0 * eps * jnp.sqrt(scale)
+    Wk = W[kk]  # (c, d)
 
-    j0 = jnp.argmin(sqn_valid, axis=1)
+    j0 = jnp.argmin(sqn_valid, axis=1).astype(jnp.int32)
     has_any = jnp.any(valid, axis=1)
-    idx = jnp.zeros((c, s), jnp.int32).at[:, 0].set(j0.astype(jnp.int32))
+    idx = jnp.zeros((c, s), jnp.int32).at[:, 0].set(j0)
     act = jnp.zeros((c, s), bool).at[:, 0].set(has_any)
     lam = jnp.zeros((c, s), dt).at[:, 0].set(jnp.where(has_any, 1.0, 0.0))
+    x0 = W[j0] - Wk
+    a00 = jnp.where(has_any, jnp.sum(x0 * x0, axis=1) + 1.0, 1.0)
+    A = jnp.broadcast_to(eye_s, (c, s, s)).at[:, 0, 0].set(a00)
+    Ainv = jnp.broadcast_to(eye_s, (c, s, s)).at[:, 0, 0].set(1.0 / a00)
     done = ~has_any
     minor = jnp.zeros((c,), bool)
 
-    def dense(idx, act, lam):
-        return jnp.zeros((c, K), dt).at[rows_c[:, None], idx].add(jnp.where(act, lam, 0.0))
-
-    def corral_system(idx, act):
-        # shifted Gram  <w_i - w_k, w_j - w_k>  for corral slots i, j; the augmented
-        # matrix 11^T + Gs is positive definite iff the corral is affinely independent (Wolfe's invariant).
-        Gii = G[idx[:, :, None], idx[:, None, :]]  # (c, s, s)
-        Gik = Gk[rows_c[:, None], idx]  # (c, s)
-        Gs = Gii - Gik[:, :, None] - Gik[:, None, :] + Gkk[:, None, None]
-        both = act[:, :, None] & act[:, None, :]
-        A = jnp.where(both, Gs + 1.0, jnp.eye(s, dtype=dt)[None])
-        rhs = act.astype(dt)
-        z = _spd_solve(A, rhs)
-        tot = jnp.sum(z, axis=1, keepdims=True)
-        mu = jnp.where(act, z / tot, 0.0)
-        return mu
+    def mv(M, v):
+        return jnp.einsum("cij,cj->ci", M, v, precision=_HI)
 
     def cond(state):
-        idx, act, lam, done, minor, it = state
+        done, it = state[5], state[8]
         return (it < max_iter) & ~jnp.all(done)
 
     def body(state):
-        idx, act, lam, done, minor, it = state
-        # ---- major cycle: Wolfe's optimality test and the new point -------------------------------------------
-        lam_d = dense(idx, act, lam)
-        X = jnp.matmul(lam_d, W, precision=_HI) - W[kk]  # x = proj - w_k  (c, d)
+        idx, act, lam, A, Ainv, done, conv, minor, it = state
+        # ---- major cycle: Wolfe's optimality test and the entering point -----------------------------------------
+        P = W[idx] - Wk[:, None, :]  # corral points, shifted (c, s, d)
+        X = jnp.einsum("cs,csd->cd", jnp.where(act, lam, 0.0), P, precision=_HI)  # x = proj - w_k
         S = jnp.matmul(X, W.T, precision=_HI)  # <x, w_j>
-        xk = jnp.sum(X * W[kk], axis=1)
-        score = jnp.where(valid, S - xk[:, None], jnp.inf)  # <x, w_j - w_k>
+        xk = jnp.sum(X * Wk, axis=1)
+        score = jnp.where(valid, S - xk[:, None], jnp.inf)  # <x, x_j>
         jstar = jnp.argmin(score, axis=1).astype(jnp.int32)
         smin = score[rows_c, jstar]
         xx = jnp.sum(X * X, axis=1)
         in_corral = jnp.any(act & (idx == jstar[:, None]), axis=1)
         full = jnp.all(act, axis=1)
-        stop = (xx - smin <= tol) | in_corral | full
+        nx = jnp.sqrt(xx)
+        optimal = (xx - smin <= tol_scale * nx) | (nx <= tol_zero)
+        # in_corral / full: the best vertex is already in the corral (x optimal up to rounding)
+        stop = optimal | in_corral | full
         do_major = ~minor & ~done
+        conv = conv | (do_major & stop)
         done = done | (do_major & stop)
         add = do_major & ~stop
         slot = jnp.argmin(act, axis=1)  # first free slot
-        new_slot = add[:, None] & (ar_s[None, :] == slot[:, None])
+        e_p = (ar_s[None, :] == slot[:, None]).astype(dt)
+        new_slot = add[:, None] & (e_p > 0)
         idx_n = jnp.where(new_slot, jstar[:, None], idx)
         act_n = act | new_slot
-        # ---- affine minimum-norm point of the corral ------------------------------------------------------------
-        mu = corral_system(idx_n, act_n)
+        # new row of A (explicit coordinates) and bordering update of Ainv for the entering point
+        xs = W[jstar] - Wk  # (c, d)
+        a = jnp.where(act, jnp.einsum("csd,cd->cs", P, xs, precision=_HI) + 1.0, 0.0)  # (c, s)
+        alpha = jnp.sum(xs * xs, axis=1) + 1.0
+        row = a + e_p * alpha[:, None]
+        A_add = A * (1.0 - e_p)[:, :, None] * (1.0 - e_p)[:, None, :] + e_p[:, :, None] * row[:, None, :]
+        A_add = A_add + row[:, :, None] * e_p[:, None, :] - (e_p * alpha[:, None])[:, :, None] * e_p[:, None, :]
+        A_n = jnp.where(add[:, None, None], A_add, A)
+        u = mv(Ainv, a)
+        u = u + mv(Ainv, a - mv(A, u))  # one refinement step (Ainv drifts over many updates)
+        sigma = alpha - jnp.sum(a * u, axis=1)
+        sig_ok = sigma > 16.0 * eps * alpha
+        v = u - e_p
+        Ainv_add = Ainv - e_p[:, :, None] * e_p[:, None, :] + v[:, :, None] * v[:, None, :] / jnp.where(
+            sig_ok, sigma, 1.0
+        )[:, None, None]
+        Ainv_n = jnp.where(add[:, None, None], Ainv_add, Ainv)
+        # ---- affine minimum-norm point of the corral (one refinement step) ---------------------------------------
+        rhs = act_n.astype(dt)
+        z = mv(Ainv_n, rhs)
+        z = z + mv(Ainv_n, rhs - mv(A_n, z))
+        mu = jnp.where(act_n, z / jnp.sum(z, axis=1, keepdims=True), 0.0)
         finite = jnp.all(jnp.isfinite(mu), axis=1)
-        new_ok = ~add | jnp.any(new_slot & (mu > 0), axis=1)  # the added point must enter with mu > 0
-        bad = ~finite | ~new_ok
+        new_ok = ~add | (sig_ok & jnp.any(new_slot & (mu > 0), axis=1))  # the entering point must get mu > 0
+        # descent: the affine min-norm point y of the corral is never longer than x (its corral contains x's)
+        # (explicit coordinates: mu^T A mu - 1 would cancel catastrophically when |y| is small)
+        mu_new = jnp.sum(mu * e_p, axis=1, keepdims=True) * add[:, None]
+        Y = jnp.einsum("cs,csd->cd", jnp.where(act & ~new_slot, mu, 0.0), P, precision=_HI) + mu_new * xs
+        ny = jnp.sqrt(jnp.sum(Y * Y, axis=1))
+        descent = ny <= nx + 32.0 * eps * jnp.sqrt(scale) * jnp.sum(jnp.abs(mu), axis=1)
+        bad = ~finite | ~new_ok | ~descent
         work = ~done & ~bad
         done = done | bad  # numerical breakdown: keep the last (feasible) corral
         accept = jnp.all(~act_n | (mu > 0), axis=1)
-        # step back towards mu until the first weight hits zero; drop it (and any other zero weight)
+        # ---- minor cycle: step back towards mu until the first weight hits zero; that slot leaves -----------------
         neg = act_n & (mu <= 0)
         ratio = jnp.where(neg, lam / jnp.where(neg, lam - mu, 1.0), jnp.inf)
+        r = jnp.argmin(ratio, axis=1)
         theta = jnp.min(ratio, axis=1, keepdims=True)
         theta = jnp.where(jnp.isfinite(theta), theta, 0.0)
-        lam_sb = lam + theta * (mu - lam)
-        first = ar_s[None, :] == jnp.argmin(ratio, axis=1)[:, None]
-        drop = act_n & ((lam_sb <= 0) | first)
-        act_sb = act_n & ~drop
-        lam_sb = jnp.where(act_sb, lam_sb, 0.0)
+        e_r = (ar_s[None, :] == r[:, None]).astype(dt)
+        act_sb = act_n & (e_r == 0)
+        lam_sb = jnp.where(act_sb, jnp.maximum(lam + theta * (mu - lam), 0.0), 0.0)
+        b = jnp.einsum("cij,cj->ci", Ainv_n, e_r)  # column r of Ainv
+        b_r = jnp.sum(b * e_r, axis=1)
+        Ainv_rm = Ainv_n - b[:, :, None] * b[:, None, :] / jnp.where(b_r != 0, b_r, 1.0)[:, None, None]
+        keep = (1.0 - e_r)[:, :, None] * (1.0 - e_r)[:, None, :]
+        Ainv_rm = Ainv_rm * keep + e_r[:, :, None] * e_r[:, None, :]
+        A_rm = A_n * keep + e_r[:, :, None] * e_r[:, None, :]
         upd_acc = work & accept
         upd_sb = work & ~accept
         lam = jnp.where(upd_acc[:, None], mu, jnp.where(upd_sb[:, None], lam_sb, lam))
         act = jnp.where(upd_acc[:, None], act_n, jnp.where(upd_sb[:, None], act_sb, act))
+        Ainv = jnp.where(upd_acc[:, None, None], Ainv_n, jnp.where(upd_sb[:, None, None], Ainv_rm, Ainv))
+        A = jnp.where(upd_acc[:, None, None], A_n, jnp.where(upd_sb[:, None, None], A_rm, A))
         idx = jnp.where(work[:, None], idx_n, idx)
         minor = upd_sb
-        return idx, act, lam, done, minor, it + 1
+        return idx, act, lam, A, Ainv, done, conv, minor, it + 1
 
-    state = (idx, act, lam, done, minor, jnp.asarray(0, jnp.int32))
-    idx, act, lam, done, minor, it = jax.lax.while_loop(cond, body, state)
-    # final polish: the affine min-norm weights of the final corral from explicit shifted coordinates (the Gram
-    # route loses relative accuracy when the corral points are close to w_k); kept only if still a strict
-    # convex combination.
-    P = W[idx] - W[kk][:, None, :]  # (c, s, d)
+    state = (idx, act, lam, A, Ainv, done, done, minor, jnp.asarray(0, jnp.int32))
+    idx, act, lam, A, Ainv, done, conv, minor, it = jax.lax.while_loop(cond, body, state)
+    # final polish: the affine min-norm weights of the final corral from explicit shifted coordinates and a fresh
+    # Cholesky factorization (the Gram route loses relative accuracy when the corral points are close to w_k);
+    # kept only if still a strict convex combination.
+    P = W[idx] - Wk[:, None, :]  # (c, s, d)
     Gs = jnp.einsum("csd,ctd->cst", P, P, precision=_HI)
     both = act[:, :, None] & act[:, None, :]
-    A = jnp.where(both, Gs + 1.0, jnp.eye(s, dtype=dt)[None])
+    A = jnp.where(both, Gs + 1.0, eye_s[None])
     z = _spd_solve(A, act.astype(dt))
     mu = jnp.where(act, z / jnp.sum(z, axis=1, keepdims=True), 0.0)
     ok = jnp.all(jnp.isfinite(mu), axis=1) & jnp.all(~act | (mu > 0), axis=1)
     lam = jnp.where(ok[:, None], mu, lam)
-    return dense(idx, act, lam), done
+    lam_dense = jnp.zeros((c, K), dt).at[rows_c[:, None], idx].add(jnp.where(act, lam, 0.0))
+    return lam_dense, conv
 
 
 def _ovr_single(W, mask, s: int, max_iter: int, chunk: int):
@@ -349,7 +405,14 @@ def _ovr_single(W, mask, s: int, max_iter: int, chunk: int):
     proj = jnp.where(real[:, None], proj, 0.0)
     coef = jnp.where(real[:, None], coef, 0.0)
     conv = jnp.where(real, conv, True)
-    return dist, lower, gap, proj, coef, conv
+    # optimal features and the margin form (see one_vs_rest_margin for the exact semantics)
+    pos = real & (dist > 0)
+    H = jnp.where(pos[:, None], U / jnp.where(pos, dist, 1.0)[:, None], _inside_direction(Wm))
+    H = jnp.where(mask[:, None], H, 0.0)
+    margin = jnp.where(pos, dist, _per_class_margin(Wm, H, mask))
+    margin = jnp.where(mask, margin, 0.0)
+    r = jnp.min(jnp.where(mask, dist, jnp.inf))
+    return OneVsRestInfo(dist, lower, gap, proj, coef, conv, H, margin, r)
 
 
 def _default_chunk(K: int, s: int, d: int, budget: int = 1 << 25) -> int:
@@ -358,21 +421,17 @@ def _default_chunk(K: int, s: int, d: int, budget: int = 1 << 25) -> int:
 
 
 @partial(jax.jit, static_argnames=("s", "max_iter", "chunk"))
-def _ovr_batched(W, mask, s: int, max_iter: int, chunk: int):
+def _ovr_flat(W, mask, s: int, max_iter: int, chunk: int):
+    """W (B, K, d), mask (B, K): one compiled program per (B, K, d, dtype, s, max_iter, chunk)."""
+    return jax.vmap(lambda w, m: _ovr_single(w, m, s, max_iter, chunk))(W, mask)
+
+
+def _ovr_batched(W, mask, s: int, max_iter: int, chunk: int) -> "OneVsRestInfo":
+    # leading axes are flattened outside jit so that e.g. (2, 3, K, d) and (6, K, d) share one compilation
     batch = W.shape[:-2]
     K, d = W.shape[-2:]
-    Wf = W.reshape((-1, K, d))
-    mf = mask.reshape((-1, K))
-    out = jax.vmap(lambda w, m: _ovr_single(w, m, s, max_iter, chunk))(Wf, mf)
-    dist, lower, gap, proj, coef, conv = out
-    return OneVsRestInfo(
-        dist.reshape(batch + (K,)),
-        lower.reshape(batch + (K,)),
-        gap.reshape(batch + (K,)),
-        proj.reshape(batch + (K, d)),
-        coef.reshape(batch + (K, K)),
-        conv.reshape(batch + (K,)),
-    )
+    out = _ovr_flat(W.reshape((-1, K, d)), mask.reshape((-1, K)), s=s, max_iter=max_iter, chunk=chunk)
+    return jax.tree_util.tree_map(lambda x: x.reshape(batch + x.shape[1:]), out)
 
 
 def one_vs_rest_distance_info(W, mask=None, *, max_iter: Optional[int] = None, chunk: Optional[int] = None):
@@ -386,7 +445,8 @@ def one_vs_rest_distance_info(W, mask=None, *, max_iter: Optional[int] = None, c
         a chunk so that the per-chunk working set stays near 2^25 elements.
 
     Returns:
-      :class:`OneVsRestInfo` (dist, lower, gap, proj, coef, converged).  ``lower <= true distance <= dist``
+      :class:`OneVsRestInfo` (dist, lower, gap, proj, coef, converged, features, margin, rho); all the
+      one-vs-rest functions of this module read their output from this one compiled program.  ``lower <= true distance <= dist``
       always holds up to rounding (``dist`` is the norm of an explicit hull point, ``lower`` a dual bound).
     """
     W = _check_W(W)
@@ -422,34 +482,14 @@ def rho(W, mask=None, **kwargs):
     Examples (derived, exact): regular K-gon ``1 - cos(2 pi/K)``; simplex ETF ``K/(K-1)``; cross-polytope ``1``;
     icosahedron ``1 - 1/sqrt(5)``.
     """
-    W = _check_W(W)
-    mask = _check_mask(mask, W)
-    dist = one_vs_rest_distance(W, mask, **kwargs)
-    m = _full_mask(W, mask)
-    return jnp.min(jnp.where(m, dist, jnp.inf), axis=-1)
+    return one_vs_rest_distance_info(W, mask, **kwargs).rho
 
 
-def _inside_direction(W, mask):
-    """Fallback unit direction for rows inside the hull: normalized w_k (e_1 for a zero row)."""
+def _inside_direction(W):
+    """Fallback unit direction for rows inside the hull: normalized w_k (e_1 for a zero row). (K, d) -> (K, d)"""
     n = jnp.linalg.norm(W, axis=-1, keepdims=True)
     e1 = jnp.zeros_like(W).at[..., 0].set(1.0)
     return jnp.where(n > 0, W / jnp.where(n > 0, n, 1.0), e1)
-
-
-def _features_and_margin(W, mask, **kwargs):
-    info = one_vs_rest_distance_info(W, mask, **kwargs)
-    m = _full_mask(W, mask)
-    U = W - info.proj
-    dist = info.dist
-    pos = jnp.isfinite(dist) & (dist > 0)
-    H_out = U / jnp.where(pos, dist, 1.0)[..., None]
-    H = jnp.where(pos[..., None], H_out, _inside_direction(W, mask))
-    H = jnp.where(m[..., None], H, 0.0)
-    margin = _per_class_margin(W, H, m)
-    # outside the hull the exact margin equals the distance (strong duality); keep the exact primal value
-    margin = jnp.where(pos, dist, margin)
-    margin = jnp.where(m, margin, 0.0)
-    return H, margin, info
 
 
 def one_vs_rest_margin(W, mask=None, **kwargs):
@@ -466,9 +506,7 @@ def one_vs_rest_margin(W, mask=None, **kwargs):
         which is not computed.
     Padded rows give 0.
     """
-    W = _check_W(W)
-    mask = _check_mask(mask, W)
-    return _features_and_margin(W, mask, **kwargs)[1]
+    return one_vs_rest_distance_info(W, mask, **kwargs).margin
 
 
 def optimal_features(W, mask=None, **kwargs):
@@ -478,9 +516,7 @@ def optimal_features(W, mask=None, **kwargs):
     (maximizes ``min_{j != k} <w_k - w_j, h>`` over unit h).  Where ``w_k`` lies in the hull, ``h_k = w_k/|w_k|``
     (see :func:`one_vs_rest_margin`).  Padded rows give 0.
     """
-    W = _check_W(W)
-    mask = _check_mask(mask, W)
-    return _features_and_margin(W, mask, **kwargs)[0]
+    return one_vs_rest_distance_info(W, mask, **kwargs).features
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -507,7 +543,11 @@ def hardmax_margin(W, H, mask=None):
     if H.shape[-2:] != W.shape[-2:]:
         raise ValueError(f"H must have the same (K, d) as W = {W.shape[-2:]}; got {H.shape[-2:]}")
     mask = _check_mask(mask, W)
-    m = _full_mask(W, mask)
+    return _hardmax_margin_jit(W, H, _full_mask(W, mask))
+
+
+@jax.jit
+def _hardmax_margin_jit(W, H, m):
     per = _per_class_margin(W, H, m)
     return jnp.min(jnp.where(m, per, jnp.inf), axis=-1)
 

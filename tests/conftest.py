@@ -2,28 +2,17 @@
 import numpy as np
 import pytest
 
-
-def simplex(K: int) -> np.ndarray:
-    """(K, K-1) regular simplex, unit rows."""
-    e = np.eye(K) - 1.0 / K
-    u, s, vt = np.linalg.svd(e)
-    x = u[:, : K - 1] * s[: K - 1]
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+from gnc_jax.codes import constructions as C
 
 
-def polygon(K: int) -> np.ndarray:
-    a = 2 * np.pi * np.arange(K) / K
-    return np.stack([np.cos(a), np.sin(a)], 1)
+def simplex(K: int, d: int | None = None) -> np.ndarray:
+    """(K, d) regular simplex with unit rows (d defaults to K-1)."""
+    return C.regular_simplex(K, d)
 
 
-def icosahedron() -> np.ndarray:
-    g = (1 + 5**0.5) / 2
-    pts = []
-    for s1 in (-1, 1):
-        for s2 in (-1, 1):
-            pts += [(0, s1, s2 * g), (s1, s2 * g, 0), (s2 * g, 0, s1)]
-    x = np.asarray(pts, float)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+polygon = C.regular_polygon  # (K, 2) regular K-gon
+icosahedron = C.icosahedron  # (12, 3)
+cross_polytope = C.cross_polytope  # (2d, d)
 
 
 def random_rotation(d: int, seed: int = 0) -> np.ndarray:

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import cross_polytope, icosahedron, polygon, simplex
 from gnc_jax import metrics as M
 
 
@@ -23,33 +24,6 @@ def x64():
 
 
 # ----------------------------------------------------------------------------------------------- configurations
-def polygon(K):
-    t = 2 * np.pi * np.arange(K) / K
-    return np.stack([np.cos(t), np.sin(t)], axis=1)
-
-
-def simplex(K, d):
-    C = np.eye(K) - 1.0 / K
-    U, S, _ = np.linalg.svd(C)
-    X = U[:, : K - 1] * np.sqrt(S[: K - 1])
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    return np.hstack([X, np.zeros((K, d - (K - 1)))])
-
-
-def cross_polytope(d):
-    return np.vstack([np.eye(d), -np.eye(d)])
-
-
-def icosahedron():
-    p = (1 + 5**0.5) / 2
-    V = []
-    for a in (-1, 1):
-        for b in (-1, 1):
-            V += [(0, a, b * p), (a, b * p, 0), (b * p, 0, a)]
-    V = np.array(V, float)
-    return V / np.linalg.norm(V, axis=1, keepdims=True)
-
-
 def random_unit(rng, *shape):
     X = rng.standard_normal(shape)
     return X / np.linalg.norm(X, axis=-1, keepdims=True)
@@ -59,62 +33,84 @@ def j(x):
     return jnp.asarray(x, dtype=jnp.float64)
 
 
+def pad_batch(configs, K, d):
+    """Stack configurations (K_i, d_i) into one zero-padded (B, K, d) batch with a (B, K) mask."""
+    W = np.zeros((len(configs), K, d))
+    mask = np.zeros((len(configs), K), bool)
+    for i, X in enumerate(configs):
+        W[i, : X.shape[0], : X.shape[1]] = X
+        mask[i, : X.shape[0]] = True
+    return j(W), jnp.asarray(mask)
+
+
 # ----------------------------------------------------------------------------------------------- closed forms
-@pytest.mark.parametrize("K,expected", [(5, 0.690983), (7, 0.376510), (100, 0.0019733)])
-def test_polygon_rho(K, expected):
-    W = j(polygon(K))
-    r = float(M.rho(W))
-    assert abs(r - (1 - math.cos(2 * math.pi / K))) < 1e-14
-    assert round(r, 7 if K < 100 else 7) == pytest.approx(expected, abs=5e-7 if K < 100 else 5e-8)
-    info = M.one_vs_rest_distance_info(W)
+POLY_K = (5, 7, 100)
+
+
+@pytest.fixture(scope="module")
+def polygons():
+    with jax.enable_x64(True):
+        W, mask = pad_batch([polygon(K) for K in POLY_K], 100, 2)
+        return W, mask, M.one_vs_rest_distance_info(W, mask)
+
+
+@pytest.mark.parametrize("i,expected", [(0, 0.690983), (1, 0.376510), (2, 0.0019733)])
+def test_polygon_rho(polygons, i, expected):
+    W, mask, info = polygons
+    K = POLY_K[i]
+    exact = 1 - math.cos(2 * math.pi / K)
+    dist = np.asarray(info.dist[i])[np.asarray(mask[i])]
+    np.testing.assert_allclose(dist, exact, rtol=0, atol=1e-15)  # every class, to the last digit
+    r = float(M.rho(W, mask)[i])
+    assert abs(r - exact) < 1e-15
+    assert r == pytest.approx(expected, abs=5e-7 if K < 100 else 5e-8)  # the SPEC's printed digits
+    assert bool(jnp.all(info.converged[i]))
+    assert float(jnp.max(info.gap[i])) < 1e-13  # dual certificate
+
+
+def test_polygon_min_angle(polygons):
+    W, mask, _ = polygons
+    ang = np.asarray(M.min_angle_deg(W, mask))
+    np.testing.assert_allclose(ang, [360.0 / K for K in POLY_K], rtol=0, atol=1e-9)
+    mc = np.asarray(M.max_cos(W, mask))
+    np.testing.assert_allclose(mc, [math.cos(2 * math.pi / K) for K in POLY_K], rtol=0, atol=1e-15)
+
+
+def test_known_codes_one_padded_batch():
+    """Simplex ETFs (K <= d+1), cross-polytope and a (d+2 <= K <= 2d) subset, icosahedron: one masked batch."""
+    simplices = [(2, 1), (3, 2), (4, 3), (10, 12), (13, 12)]
+    configs = [simplex(K, d) for K, d in simplices]
+    configs += [cross_polytope(4), cross_polytope(4)[[0, 1, 2, 3, 4, 6]], icosahedron()]
+    expected = [K / (K - 1) for K, _ in simplices] + [1.0, 1.0, 1 - 1 / math.sqrt(5)]
+    W, mask = pad_batch(configs, 13, 12)
+    info = M.one_vs_rest_distance_info(W, mask)
+    for i, (X, e) in enumerate(zip(configs, expected)):
+        dist = np.asarray(info.dist[i])[: X.shape[0]]
+        np.testing.assert_allclose(dist, e, rtol=0, atol=2e-15, err_msg=f"config {i}")
     assert bool(jnp.all(info.converged))
-    assert float(jnp.max(info.gap)) < 1e-12  # dual certificate
-    np.testing.assert_allclose(np.asarray(info.dist), 1 - math.cos(2 * math.pi / K), rtol=0, atol=1e-14)
-
-
-@pytest.mark.parametrize("K", [5, 7, 100])
-def test_polygon_min_angle(K):
-    assert float(M.min_angle_deg(j(polygon(K)))) == pytest.approx(360.0 / K, abs=1e-9)
-    assert float(M.max_cos(j(polygon(K)))) == pytest.approx(math.cos(2 * math.pi / K), abs=1e-15)
-
-
-@pytest.mark.parametrize("K,d", [(2, 1), (3, 2), (4, 3), (10, 12), (20, 19)])
-def test_simplex_rho(K, d):
-    dist = M.one_vs_rest_distance(j(simplex(K, d)))
-    np.testing.assert_allclose(np.asarray(dist), K / (K - 1), rtol=0, atol=1e-14)
-
-
-def test_cross_polytope_and_subsets():
-    for d in (3, 4):
-        assert float(M.rho(j(cross_polytope(d)))) == pytest.approx(1.0, abs=1e-15)
-    # d + 2 <= K <= 2d: any K vertices of the cross-polytope give rho = 1
-    X = cross_polytope(4)[[0, 1, 2, 3, 4, 6]]
-    np.testing.assert_allclose(np.asarray(M.one_vs_rest_distance(j(X))), 1.0, atol=1e-15)
-
-
-def test_icosahedron():
-    W = j(icosahedron())
-    r = float(M.rho(W))
-    assert r == pytest.approx(1 - 1 / math.sqrt(5), abs=1e-15)
-    assert round(r, 6) == 0.552786
-    np.testing.assert_allclose(np.asarray(M.one_vs_rest_distance(W)), 1 - 1 / math.sqrt(5), atol=1e-15)
+    assert float(jnp.max(info.gap)) < 1e-14
+    r = np.asarray(M.rho(W, mask))
+    np.testing.assert_allclose(r, expected, rtol=0, atol=2e-15)
+    assert round(float(r[-1]), 6) == 0.552786
 
 
 def test_inside_hull_and_duplicates():
     rng = np.random.default_rng(3)
-    X = rng.standard_normal((6, 3))
-    X = np.vstack([X, 0.2 * X[0] + 0.3 * X[1] + 0.5 * X[2]])  # row 6 inside the hull of rows 0..2
+    X = rng.standard_normal((13, 4))
+    X = np.vstack([X, 0.2 * X[0] + 0.3 * X[1] + 0.5 * X[2]])  # row 13 inside the hull of rows 0..2
     d = np.asarray(M.one_vs_rest_distance(j(X)))
-    assert d[6] < 1e-14
+    assert d[13] < 1e-14
     # unit rows with a duplicate: both copies at distance 0; margin 0 (exact, attained at h = w_k)
-    W = random_unit(rng, 7, 3)
+    W = random_unit(rng, 14, 4)
     W[4] = W[1]
     info = M.one_vs_rest_distance_info(j(W))
     assert abs(float(info.dist[1])) < 1e-15 and abs(float(info.dist[4])) < 1e-15
     assert float(M.rho(j(W))) < 1e-15
     m = np.asarray(M.one_vs_rest_margin(j(W)))
     assert m[1] == pytest.approx(0.0, abs=1e-15) and m[4] == pytest.approx(0.0, abs=1e-15)
-    assert np.all(m[[0, 2, 3, 5, 6]] > 0)
+    others = np.setdiff1d(np.arange(14), [1, 4])
+    assert np.all(m[others] > 0)
+    np.testing.assert_allclose(m[others], np.asarray(info.dist)[others], atol=0)
 
 
 # ----------------------------------------------------------------------------------------------- vs scipy
@@ -174,8 +170,8 @@ def test_vmap_equals_loop_and_user_transforms():
     np.testing.assert_allclose(batched, loop, rtol=0, atol=1e-15)
     r = np.asarray(M.rho(j(W)))
     chex.assert_shape(r, (2, 3))
-    r2 = np.asarray(jax.jit(jax.vmap(jax.vmap(M.rho)))(j(W)))
-    np.testing.assert_allclose(r2, r, atol=1e-15)
+    r2 = np.asarray(jax.jit(jax.vmap(M.rho))(j(W.reshape(6, 14, 4))))
+    np.testing.assert_allclose(r2, r.reshape(6), atol=1e-15)
     # chunked evaluation (lax.map over groups of problems) gives the same answer
     chunked = np.asarray(M.one_vs_rest_distance(j(W), chunk=5))
     np.testing.assert_allclose(chunked, batched, atol=1e-15)
@@ -183,7 +179,7 @@ def test_vmap_equals_loop_and_user_transforms():
 
 def test_masked_padding_matches_unpadded():
     rng = np.random.default_rng(2)
-    B, K, d, P = 3, 14, 4, 6
+    B, K, d, P = 6, 14, 4, 6
     W = random_unit(rng, B, K, d)
     Wp = np.zeros((B, K + P, d))
     Wp[:, :K] = W
@@ -193,7 +189,7 @@ def test_masked_padding_matches_unpadded():
     Wp, mask = Wp[:, perm], mask[:, perm]
     ref = np.asarray(M.one_vs_rest_distance(j(W)))
     got = np.asarray(M.one_vs_rest_distance(j(Wp), jnp.asarray(mask)))
-    np.testing.assert_allclose(got[mask].reshape(B, K), ref[:, np.argsort(perm[perm < K])], atol=1e-15)
+    np.testing.assert_allclose(got[mask].reshape(B, K), ref[:, perm[perm < K]], atol=1e-15)
     assert np.all(got[~mask] == 0)
     np.testing.assert_allclose(np.asarray(M.rho(j(Wp), jnp.asarray(mask))), ref.min(-1), atol=1e-15)
     np.testing.assert_allclose(
@@ -233,10 +229,13 @@ def test_pairwise_cos_and_figures_dtype():
     C = np.asarray(M.pairwise_cos(j(W)))
     np.testing.assert_allclose(np.diag(C), 1.0, atol=1e-15)
     assert C[0, 1] == pytest.approx(0.5, abs=1e-15)
-    F = M.figures(polygon(6))
-    assert F.rho.dtype == np.float64 and F.max_cos.dtype == np.float64
-    assert float(F.min_angle_deg) == pytest.approx(60.0, abs=1e-9)
-    assert float(F.rho) == pytest.approx(0.5, abs=1e-15)
+    rng = np.random.default_rng(6)
+    W = random_unit(rng, 6, 14, 4).astype(np.float32)  # float32 input: figures still computes in float64
+    F = M.figures(W)
+    assert F.rho.dtype == np.float64 and F.max_cos.dtype == np.float64 and F.rho.shape == (6,)
+    W64 = W.astype(np.float64)
+    np.testing.assert_allclose(F.rho, np.asarray(M.rho(j(W64))), atol=1e-15)
+    np.testing.assert_allclose(F.min_angle_deg, np.asarray(M.min_angle_deg(j(W64))), atol=1e-12)
 
 
 def test_float32_runs():

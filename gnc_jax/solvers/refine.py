@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ..manifolds import Euclidean, Oblique, Product, tree_all_finite, tree_where
+from ..manifolds import Euclidean, Oblique, Product, tree_all_finite, tree_scale, tree_where
 from ..objectives.common import gram, pair_mask
 from .base import Status
 from .minimize import RLBFGS
@@ -59,21 +59,27 @@ class _NewtonState(NamedTuple):
     grad_norm: Array
     hess: Array  # (n, n) P Hess P in flat ambient coordinates
     proj: Array  # (n, n) tangent projector P at x
-    mu: Array  # Levenberg damping
+    mu: Array  # Levenberg damping, relative to ``scale``
     scale: Array  # Hessian scale (mean |diag|) at the start
-    steps: Array
+    rejects: Array  # consecutive failed iterations
+    steps: Array  # Newton iterations (Hessian evaluations)
     accepted: Array
     status: Array
 
 
 @dataclasses.dataclass(frozen=True)
 class DenseNewton:
-    """Riemannian Newton with Levenberg damping for small problems (dense n x n Hessian, n = the
-    ambient size of a point). Hess f(x)[v] = P_x D(grad f)(x)[v] (embedded submanifolds); the system
-    (P H P + mu P + (I - P)) d = -grad is solved by Cholesky; a trial is accepted by the Armijo
-    test, after which mu shrinks (x 1/4), otherwise mu grows (x 8). The generalized Hessian of a
-    piecewise-smooth f (max(0, .)^2 terms) comes out of autodiff, so this is a semismooth Newton.
-    Same ``run`` interface and status codes as ``Solver``.
+    """Riemannian Newton with Levenberg damping and backtracking, for small problems (a dense n x n
+    Hessian, n = the ambient size of a point).
+
+    Hess f(x)[v] = P_x D(grad f)(x)[v] (embedded submanifolds), built column by column with JVPs of
+    the Riemannian gradient. Each iteration solves (P H P + mu s P + (I - P)) d = -grad (Cholesky;
+    s = the Hessian scale) and backtracks along R_x(a d), a = 1, 1/2, ... (function values only)
+    until the Armijo test holds, or, at the roundoff floor of f (|f_trial - f| within a few ulps),
+    until the gradient norm decreases; then the Hessian is rebuilt at the new point and mu shrinks.
+    A failed search grows mu (x 16) and keeps x. The generalized Hessian of a piecewise-smooth f
+    (max(0, .)^2 terms) comes out of autodiff, so this is a semismooth Newton. Same ``run``
+    interface and status codes as ``Solver``; ``steps`` counts Newton iterations.
     """
 
     max_steps: int = 200
@@ -81,8 +87,10 @@ class DenseNewton:
     c1: float = 1e-4
     mu0: float = 1e-6
     mu_min: float = 1e-14
-    mu_max: float = 1e10
-    chunk: int = 64
+    mu_max: float = 1e8
+    max_rejects: int = 4
+    max_backtracks: int = 30
+    chunk: int = 32
 
     def _derivs(self, fun, manifold, x, args):
         xf, unravel = ravel_pytree(x)
@@ -105,6 +113,11 @@ class DenseNewton:
         hm = 0.5 * (hm + hm.T)
         return value, g, hm, pm
 
+    def _value_and_gnorm(self, fun, manifold, x, args):
+        value, eg = jax.value_and_grad(fun)(x, args)
+        rg = manifold.egrad_to_rgrad(x, eg)
+        return value, jnp.sqrt(sum(jnp.sum(l * l) for l in jax.tree_util.tree_leaves(rg)))
+
     def init(self, fun, manifold, x0, args) -> _NewtonState:
         x0 = manifold.project_point(x0)
         value, g, hm, pm = self._derivs(fun, manifold, x0, args)
@@ -114,31 +127,59 @@ class DenseNewton:
         status = jnp.where(~finite, Status.NONFINITE,
                            jnp.where(gnorm <= self.gtol, Status.CONVERGED, Status.RUNNING)).astype(jnp.int32)
         zero = jnp.zeros((), jnp.int32)
-        return _NewtonState(x0, value, g, gnorm, hm, pm, jnp.asarray(self.mu0, g.dtype), scale, zero, zero, status)
+        return _NewtonState(x0, value, g, gnorm, hm, pm, jnp.asarray(self.mu0, g.dtype), scale, zero, zero, zero,
+                            status)
 
     def update(self, fun, manifold, s: _NewtonState, args) -> _NewtonState:
         n = s.grad.shape[0]
-        eye = jnp.eye(n, dtype=s.grad.dtype)
-        a = s.hess + (s.mu * s.scale) * s.proj + (eye - s.proj)
+        dtype = s.grad.dtype
+        eps = jnp.finfo(dtype).eps
+        a = s.hess + (s.mu * s.scale) * s.proj + (jnp.eye(n, dtype=dtype) - s.proj)
         chol = jnp.linalg.cholesky(a)
-        d = -jax.scipy.linalg.cho_solve((chol, True), s.grad)
+        d = -jax.scipy.linalg.cho_solve((chol, True), s.grad[:, None])[:, 0]
         d = s.proj @ d
         _, unravel = ravel_pytree(s.x)
         slope = jnp.dot(s.grad, d)
         ok_dir = jnp.all(jnp.isfinite(d)) & (slope < 0)
         d = jnp.where(ok_dir, d, 0.0)
-        x_trial = manifold.retract(s.x, unravel(d))
-        value, g, hm, pm = self._derivs(fun, manifold, x_trial, args)
+        dtree = unravel(d)
+
+        def trial(alpha):
+            x_t = manifold.retract(s.x, tree_scale(alpha, dtree))
+            v, gn = self._value_and_gnorm(fun, manifold, x_t, args)
+            at_floor = jnp.abs(v - s.value) <= 16 * eps * (1.0 + jnp.abs(s.value))
+            good = jnp.isfinite(v) & jnp.isfinite(gn) & (
+                (v <= s.value + self.c1 * alpha * slope) | (at_floor & (gn < s.grad_norm)))
+            return good
+
+        def search_cond(c):
+            alpha, good, i = c
+            return ~good & (i < self.max_backtracks)
+
+        def search_body(c):
+            alpha, _, i = c
+            alpha = 0.5 * alpha
+            return alpha, trial(alpha), i + 1
+
+        alpha0 = jnp.ones((), dtype)
+        alpha, good, _ = jax.lax.while_loop(search_cond, search_body, (alpha0, ok_dir & trial(alpha0), 0))
+        accept = ok_dir & good
+        x_new = manifold.retract(s.x, tree_scale(jnp.where(accept, alpha, 0.0), dtree))
+        value, g, hm, pm = self._derivs(fun, manifold, x_new, args)
         finite = jnp.isfinite(value) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(hm))
-        accept = ok_dir & finite & (value <= s.value + self.c1 * slope)
+        accept = accept & finite
         gnorm = jnp.sqrt(jnp.sum(g * g))
-        mu = jnp.where(accept, jnp.maximum(s.mu * 0.25, self.mu_min), s.mu * 8.0)
+        # Trust-region-like damping: a full step shrinks mu, a short one grows it.
+        mu_acc = jnp.where(alpha == 1.0, jnp.maximum(s.mu * 0.25, self.mu_min),
+                           jnp.where(alpha >= 0.25, s.mu, s.mu * 8.0))
+        mu = jnp.where(accept, mu_acc, s.mu * 16.0)
         new = _NewtonState(
-            tree_where(accept, x_trial, s.x), jnp.where(accept, value, s.value), jnp.where(accept, g, s.grad),
+            tree_where(accept, x_new, s.x), jnp.where(accept, value, s.value), jnp.where(accept, g, s.grad),
             jnp.where(accept, gnorm, s.grad_norm), jnp.where(accept, hm, s.hess), jnp.where(accept, pm, s.proj),
-            mu, s.scale, s.steps + 1, s.accepted + accept.astype(jnp.int32), s.status)
+            mu, s.scale, jnp.where(accept, 0, s.rejects + 1), s.steps + 1, s.accepted + accept.astype(jnp.int32),
+            s.status)
         code = jnp.where(new.grad_norm <= self.gtol, Status.CONVERGED,
-                         jnp.where(new.mu > self.mu_max, Status.MIN_STEP,
+                         jnp.where((new.mu > self.mu_max) | (new.rejects >= self.max_rejects), Status.MIN_STEP,
                                    jnp.where(new.steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING)))
         new = new._replace(status=code.astype(jnp.int32))
         return tree_where(s.status == Status.RUNNING, new, s)
@@ -216,6 +257,11 @@ def _augment(manifold):
     return aug, pack, unpack
 
 
+def _softmax_multipliers(g, mask, gmin, tau):
+    z = jnp.where(mask, -(g - gmin) / tau, -jnp.inf)
+    return jnp.where(mask, jax.nn.softmax(z.ravel()).reshape(g.shape), 0.0)
+
+
 def _masked_min(g: Array, mask: Array) -> Array:
     return jnp.min(jnp.where(mask, g, jnp.inf))
 
@@ -236,6 +282,11 @@ def refine_maxmin(
     patience: int = 6,
     inner: str = "auto",
     newton_max_dim: int = 1500,
+    newton_steps: int = 100,
+    polish_outer: int = 20,
+    switch_tol: float = 1e-7,
+    lam0_tau: float = 0.0,
+    kkt_tol: float = 1e-6,
     history: bool = False,
 ) -> MaxMinResult:
     """Maximize min_a g_a(x) over ``manifold`` from ``x0`` (one problem; pure, jit- and vmap-able).
@@ -267,14 +318,13 @@ def refine_maxmin(
 
     aug, pack, unpack = _augment(manifold)
     n_ambient = ravel_pytree(x0)[0].shape[0] + 1
-    if inner == "auto":
-        inner = "newton" if n_ambient <= newton_max_dim else "lbfgs"
-    if inner == "newton":
-        solver = DenseNewton(max_steps=inner_steps, gtol=0.1 * tol)
-    elif inner == "lbfgs":
-        solver = RLBFGS(memory=memory, max_steps=inner_steps, gtol=0.1 * tol, min_step=None)
-    else:
+    if inner not in ("auto", "newton", "lbfgs"):
         raise ValueError(f"inner must be 'auto', 'newton' or 'lbfgs', got {inner!r}")
+    use_lbfgs = inner in ("auto", "lbfgs")
+    use_newton = inner == "newton" or (inner == "auto" and n_ambient <= newton_max_dim)
+    lbfgs = RLBFGS(memory=memory, max_steps=inner_steps, gtol=0.1 * tol, min_step=None)
+    newton = DenseNewton(max_steps=newton_steps, gtol=0.1 * tol)
+    total_outer = (max_outer if use_lbfgs else 0) + (polish_outer if use_newton else 0)
 
     def lagrangian(p, args):
         lam, rho, t_ref = args["lam"], args["rho"], args["t_ref"]
@@ -286,7 +336,7 @@ def refine_maxmin(
     zero = jnp.zeros((), jnp.int32)
     state = _Outer(
         x=(x0, v0),
-        lam=jnp.zeros(g0.shape, dtype),
+        lam=_softmax_multipliers(g0, mask, v0, lam0_tau) if lam0_tau > 0 else jnp.zeros(g0.shape, dtype),
         rho=jnp.asarray(rho0, dtype),
         prev_viol=jnp.asarray(jnp.inf, dtype),
         best_x=x0,
@@ -297,48 +347,63 @@ def refine_maxmin(
         viol=jnp.asarray(0.0, dtype),
         status=jnp.where(has_constraints & jnp.isfinite(v0), Status.RUNNING,
                          jnp.where(has_constraints, Status.NONFINITE, Status.CONVERGED)).astype(jnp.int32),
-        history=jnp.full((max_outer, 5), jnp.nan, dtype) if history else None,
+        history=jnp.full((max(total_outer, 1), 5), jnp.nan, dtype) if history else None,
     )
 
-    def body(s: _Outer) -> _Outer:
-        args = {"lam": s.lam, "rho": s.rho, "t_ref": s.x[1]}
-        r = solver.run(lagrangian, aug, pack(*s.x), args)
-        x_new = unpack(r.x)
-        g = constraints(x_new[0])
-        value = _masked_min(g, mask)
-        t_new = x_new[1]
-        finite = tree_all_finite(x_new) & jnp.isfinite(value)
-        lam_new = jnp.where(mask, jnp.maximum(0.0, s.lam - s.rho * (g - t_new)), 0.0)
-        viol = jnp.maximum(0.0, t_new - value)
-        dt = jnp.abs(t_new - s.x[1])
+    def make_body(solver, phase_tol, k_max):
+        def body(s: _Outer) -> _Outer:
+            args = {"lam": s.lam, "rho": s.rho, "t_ref": s.x[1]}
+            r = solver.run(lagrangian, aug, pack(*s.x), args)
+            x_new = unpack(r.x)
+            g = constraints(x_new[0])
+            value = _masked_min(g, mask)
+            t_new = x_new[1]
+            finite = tree_all_finite(x_new) & jnp.isfinite(value)
+            lam_new = jnp.where(mask, jnp.maximum(0.0, s.lam - s.rho * (g - t_new)), 0.0)
+            viol = jnp.maximum(0.0, t_new - value)
+            dt = jnp.abs(t_new - s.x[1])
 
-        better = finite & (value > s.best_value)
-        big_gain = finite & (value > s.best_value + tol)
-        best_x = tree_where(better, x_new[0], s.best_x)
-        best_value = jnp.where(better, value, s.best_value)
-        since_best = jnp.where(big_gain, 0, s.since_best + 1)
+            better = finite & (value > s.best_value)
+            big_gain = finite & (value > s.best_value + tol)
+            best_x = tree_where(better, x_new[0], s.best_x)
+            best_value = jnp.where(better, value, s.best_value)
+            since_best = jnp.where(big_gain, 0, s.since_best + 1)
 
-        rho = jnp.where((viol > 0.25 * s.prev_viol) & (viol > tol),
-                        jnp.minimum(s.rho * rho_growth, rho_max), s.rho)
-        k = s.k + 1
-        converged = (viol <= tol) & (dt <= tol) & (r.status != Status.MAX_STEPS)
-        stalled = since_best >= patience
-        status = jnp.where(
-            ~finite, Status.NONFINITE,
-            jnp.where(converged, Status.CONVERGED,
-                      jnp.where(stalled, jnp.where(viol <= jnp.sqrt(tol), Status.CONVERGED, Status.MIN_STEP),
-                                jnp.where(k >= max_outer, Status.MAX_STEPS, Status.RUNNING)))).astype(jnp.int32)
-        keep = lambda a, b: jnp.where(finite, a, b)
-        hist = s.history
-        if history:
-            row = jnp.stack([value, viol, t_new, s.rho, r.steps.astype(dtype)])
-            hist = hist.at[s.k].set(row)
-        return _Outer(
-            x=tree_where(finite, x_new, s.x), lam=keep(lam_new, s.lam), rho=rho, prev_viol=keep(viol, s.prev_viol),
-            best_x=best_x, best_value=best_value, since_best=since_best, k=k,
-            inner_steps=s.inner_steps + r.steps, viol=keep(viol, s.viol), status=status, history=hist)
+            inner_ok = r.status != Status.MAX_STEPS
+            rho = jnp.where((viol > 0.25 * s.prev_viol) & (viol > tol) & inner_ok,
+                            jnp.minimum(s.rho * rho_growth, rho_max), s.rho)
+            k = s.k + 1
+            converged = (viol <= phase_tol) & (dt <= phase_tol) & inner_ok & (r.grad_norm <= kkt_tol)
+            stalled = since_best >= patience
+            status = jnp.where(
+                ~finite, Status.NONFINITE,
+                jnp.where(converged, Status.CONVERGED,
+                          jnp.where(stalled, jnp.where(viol <= jnp.sqrt(tol), Status.CONVERGED, Status.MIN_STEP),
+                                    jnp.where(k >= k_max, Status.MAX_STEPS, Status.RUNNING)))).astype(jnp.int32)
+            keep = lambda a, b: jnp.where(finite, a, b)
+            hist = s.history
+            if history:
+                row = jnp.stack([value, viol, t_new, s.rho, r.steps.astype(dtype)])
+                hist = hist.at[s.k].set(row)
+            return _Outer(
+                x=tree_where(finite, x_new, s.x), lam=keep(lam_new, s.lam), rho=rho,
+                prev_viol=keep(viol, s.prev_viol), best_x=best_x, best_value=best_value, since_best=since_best,
+                k=k, inner_steps=s.inner_steps + r.steps, viol=keep(viol, s.viol), status=status, history=hist)
 
-    s = jax.lax.while_loop(lambda s: s.status == Status.RUNNING, body, state)
+        return body
+
+    running = lambda s: s.status == Status.RUNNING
+    s = state
+    if use_lbfgs:
+        # Phase 1: cheap L-BFGS inner solves find the active set and the multipliers.
+        phase_tol = max(tol, switch_tol) if use_newton else tol
+        s = jax.lax.while_loop(running, make_body(lbfgs, phase_tol, max_outer), s)
+    if use_newton:
+        # Phase 2: semismooth Newton inner solves polish to the roundoff floor.
+        restart = (s.status != Status.NONFINITE) & has_constraints
+        s = s._replace(status=jnp.where(restart, Status.RUNNING, s.status).astype(jnp.int32), since_best=zero,
+                       prev_viol=jnp.asarray(jnp.inf, dtype))
+        s = jax.lax.while_loop(running, make_body(newton, tol, s.k + polish_outer), s)
     return MaxMinResult(s.best_x, s.best_value, v0, s.lam, s.viol, s.status, s.k, s.inner_steps, s.history)
 
 
@@ -449,10 +514,10 @@ def _prepare(W, class_mask):
     return W.reshape((nb, n, d)), cm.reshape((nb, n)), batch
 
 
-def _opts(n, max_outer, tol, rho0, inner_steps, memory, patience, rho_growth):
+def _opts(n, max_outer, tol, rho0, inner_steps, memory, patience, rho_growth, **extra):
     rho0 = _default_rho0(n) if rho0 is None else float(rho0)
     return (("max_outer", int(max_outer)), ("tol", float(tol)), ("rho0", rho0), ("inner_steps", int(inner_steps)),
-            ("memory", int(memory)), ("patience", int(patience)), ("rho_growth", float(rho_growth)))
+            ("memory", int(memory)), ("patience", int(patience)), ("rho_growth", float(rho_growth))) + tuple(sorted(extra.items()))
 
 
 def _unbatch(res: RefineResult, batch) -> RefineResult:
@@ -470,6 +535,7 @@ def refine_tammes(
     memory: int = 20,
     patience: int = 6,
     rho_growth: float = 4.0,
+    **kwargs,
 ) -> RefineResult:
     """Refine Tammes codes W (..., N, d) to an exact local minimum of max_{i<j} <w_i, w_j>.
 
@@ -479,7 +545,7 @@ def refine_tammes(
     """
     with jax.enable_x64(True):
         Wb, cm, batch = _prepare(W, class_mask)
-        opts = _opts(Wb.shape[-2], max_outer, tol, rho0, inner_steps, memory, patience, rho_growth)
+        opts = _opts(Wb.shape[-2], max_outer, tol, rho0, inner_steps, memory, patience, rho_growth, **kwargs)
         return _unbatch(_tammes_batch(Wb, cm, opts), batch)
 
 
@@ -511,6 +577,7 @@ def refine_softmax_code(
     memory: int = 20,
     patience: int = 6,
     rho_growth: float = 4.0,
+    **kwargs,
 ) -> RefineResult:
     """Refine a softmax code (W, H) in OB(d, K) x OB(d, K) to an exact local max of the margin
     min_{k, j != k} <w_k - w_j, h_k> (= -min L_HM, SPEC §2).
@@ -526,7 +593,7 @@ def refine_softmax_code(
             Hb, _, hbatch = _prepare(H, class_mask)
             if hbatch != batch or Hb.shape != Wb.shape:
                 raise ValueError(f"H must have the shape of W {tuple(batch) + Wb.shape[1:]}")
-        opts = _opts(Wb.shape[-2], max_outer, tol, rho0, inner_steps, memory, patience, rho_growth)
+        opts = _opts(Wb.shape[-2], max_outer, tol, rho0, inner_steps, memory, patience, rho_growth, **kwargs)
         return _unbatch(_softmax_batch(Wb, Hb, cm, opts), batch)
 
 
