@@ -85,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extension_registrars():
-    """Subcommands contributed by other modules (codes, grid): each exposes ``register(sub)``."""
+    """Subcommands contributed by other modules (codes, grid, plot, theory): each exposes ``register(sub)``."""
     regs = []
-    for mod in ("gnc_jax.codes.cli", "gnc_jax.grid.cli"):
+    for mod in ("gnc_jax.codes.cli", "gnc_jax.grid.cli", "gnc_jax.plot", "gnc_jax.theory.cli"):
         try:
             module = __import__(mod, fromlist=["register"])
         except ModuleNotFoundError as e:
