@@ -12,6 +12,18 @@ from gnc_jax.theory.certificates import (
     recheck,
     save_certificate,
 )
+from gnc_jax.theory.checks import (
+    CheckReport,
+    Finding,
+    check,
+    consistency_check,
+    riemannian_hessian_eigs,
+    softmax_tammes_check,
+    spherical_ce_check,
+    tau_sweep,
+    ufm_check,
+    uniformity_check,
+)
 from gnc_jax.theory.closed_forms import (
     SHARP_SOFTMAX_CODES,
     UFMOptimum,
@@ -45,6 +57,16 @@ from gnc_jax.theory.nc_metrics import (
 from gnc_jax.theory.regimes import Regime, regime
 
 __all__ = [
+    "CheckReport",
+    "Finding",
+    "check",
+    "consistency_check",
+    "riemannian_hessian_eigs",
+    "softmax_tammes_check",
+    "spherical_ce_check",
+    "tau_sweep",
+    "ufm_check",
+    "uniformity_check",
     "MarginCertificate",
     "certify_margin",
     "load_certificate",
