@@ -1,0 +1,190 @@
+"""Softmax code vs Tammes over a (d, K) table (SPEC §2): is rho* = delta_T^2/2 (a self-dual softmax code)?
+
+For every d in [--dmin, --dmax] and K in [d + 2, --kmax] (K <= d + 1 is the simplex, equal by theorem; add it with
+--with-simplex) both problems are solved with random restarts in ONE padded, batched program per problem
+(gnc_jax.api.solve_batch, masks pad every cell to (kmax, dmax)), the best restart of each cell is refined in float64
+(gnc_jax.solvers.refine; skipped with --no-refine), and the exact float64 figures are tabulated:
+
+    rho_soft    rho(W) of the best softmax code (exact one-vs-rest distance)
+    tammes_lb   delta_T^2/2 = 1 - max cos of the best Tammes code (lower bound on rho*)
+    gap         rho_soft - tammes_lb  (0 when they coincide; > 0: a softmax code beats the Tammes bound;
+                < 0: the softmax search fell short of a point it could reach)
+    self_dual   rho_soft - (1 - max cos W_soft)  (0 iff the softmax code's optimal features are W itself)
+    rho_star    the closed form where one is known (regimes.regime)
+
+Cells with |gap| > --tol are flagged.  Writes CSV, JSON and a PNG next to --out (a path prefix).
+
+    python benchmarks/softmax_vs_tammes.py [--dmin 3 --dmax 5 --kmax 10 --restarts 8 --out benchmarks/softmax_vs_tammes]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import inspect
+import json
+import math
+import platform
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from gnc_jax import api, metrics  # noqa: E402
+from gnc_jax.theory import regime  # noqa: E402
+
+
+def cells_of(dmin: int, dmax: int, kmax: int, with_simplex: bool) -> list:
+    return [(d, K) for d in range(dmin, dmax + 1) for K in range(2 if with_simplex else d + 2, kmax + 1)]
+
+
+def batched_best(problem: str, cells: list, restarts: int, seed: int, max_steps: int, dtype) -> list:
+    """Solve every (d, K) cell with ``restarts`` starts in one padded batch; return the best point of each cell
+    as dicts of unpadded float64 arrays."""
+    C_pad = max(K for _, K in cells)
+    d_pad = max(d for d, _ in cells)
+    specs, starts = [], []
+    for d, K in cells:
+        spec = api.make_spec(problem, K, d)
+        for r in range(restarts):
+            specs.append(spec)
+            starts.append(api.random_points(spec, seed, r, C_pad, d_pad, 1, dtype))
+    x0 = {k: np.stack([s[k] for s in starts]) for k in starts[0]}
+    solver = api.make_solver("lbfgs", max_steps=max_steps, dtype=dtype)
+    stages = api.default_stages(specs[0].pdef, specs[0].tau)
+    res = jax.device_get(jax.block_until_ready(
+        api.solve_batch(specs, x0, solver, stages=stages, C_pad=C_pad, d_pad=d_pad, n_pad=1, dtype=dtype)))
+    out = []
+    for c, (d, K) in enumerate(cells):
+        lanes = range(c * restarts, (c + 1) * restarts)
+        pts = [{k: np.asarray(v[i], np.float64)[:K, :d] for k, v in res.x.items()} for i in lanes]
+        if problem == "tammes":
+            score = [float(metrics.figures(jnp.asarray(unit(p["W"]))).max_cos) for p in pts]
+        else:
+            score = [-float(metrics.figures(jnp.asarray(unit(p["W"]))).rho) for p in pts]
+        out.append(pts[int(np.nanargmin(score))])
+    return out
+
+
+def unit(W):
+    W = np.asarray(W, np.float64)
+    return W / np.linalg.norm(W, axis=-1, keepdims=True)
+
+
+def refine_all(problem: str, pts: list, cells: list) -> list:
+    """Float64 refinement of each best point (gnc_jax.solvers.refine), one padded batch."""
+    from gnc_jax.solvers import refine as R
+
+    C_pad = max(K for _, K in cells)
+    d_pad = max(d for d, _ in cells)
+    B = len(cells)
+    W = np.zeros((B, C_pad, d_pad))
+    H = np.zeros((B, C_pad, d_pad))
+    cm = np.zeros((B, C_pad))
+    for b, ((d, K), p) in enumerate(zip(cells, pts)):
+        W[b, :K, :d] = unit(p["W"])
+        if "H" in p:
+            H[b, :K, :d] = unit(p["H"])
+        cm[b, :K] = 1
+    if problem == "tammes":
+        rr = R.refine_tammes(W, cm)
+        return [{"W": np.asarray(rr.W[b])[:K, :d]} for b, (d, K) in enumerate(cells)]
+    rr = R.refine_softmax_code(W, H, cm)
+    return [{"W": np.asarray(rr.W[b])[:K, :d], "H": np.asarray(rr.H[b])[:K, :d]} for b, (d, K) in enumerate(cells)]
+
+
+def max_cos(W) -> float:
+    U = unit(W)
+    G = U @ U.T
+    np.fill_diagonal(G, -np.inf)
+    return float(G.max())
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dmin", type=int, default=3)
+    ap.add_argument("--dmax", type=int, default=5, help="largest d (the study goes to 8; default small for CPU)")
+    ap.add_argument("--kmax", type=int, default=10, help="largest K")
+    ap.add_argument("--with-simplex", action="store_true", help="include K <= d + 1")
+    ap.add_argument("--restarts", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-steps", type=int, default=1000)
+    ap.add_argument("--no-refine", action="store_true")
+    ap.add_argument("--tol", type=float, default=1e-6, help="flag |gap| above this")
+    ap.add_argument("--device-label", default=None, help="device description written to the JSON")
+    ap.add_argument("--out", default="benchmarks/softmax_vs_tammes")
+    a = ap.parse_args(argv)
+    cells = cells_of(a.dmin, a.dmax, a.kmax, a.with_simplex)
+    if not cells:
+        ap.error("empty table: need kmax >= dmin + 2 (or --with-simplex)")
+    t0 = time.perf_counter()
+    soft = batched_best("softmax-code", cells, a.restarts, a.seed, a.max_steps, jnp.float32)
+    tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32)
+    t_solve = time.perf_counter() - t0
+    refined = not a.no_refine
+    api_refine = "refine" in inspect.signature(api.solve).parameters
+    if refined:
+        soft_r, tam_r = refine_all("softmax-code", soft, cells), refine_all("tammes", tam, cells)
+        # keep the better of raw and refined (refine already returns the better; this guards the unpadding)
+        soft = [r if metrics.figures(jnp.asarray(unit(r["W"]))).rho >= metrics.figures(jnp.asarray(unit(s["W"]))).rho
+                else s for r, s in zip(soft_r, soft)]
+        tam = [r if max_cos(r["W"]) <= max_cos(s["W"]) else s for r, s in zip(tam_r, tam)]
+    seconds = time.perf_counter() - t0
+    rows = []
+    for (d, K), s, t in zip(cells, soft, tam):
+        rho_soft = float(metrics.figures(jnp.asarray(unit(s["W"]))).rho)
+        lb = 1.0 - max_cos(t["W"])
+        reg = regime(K, d)
+        gap = rho_soft - lb
+        rows.append(dict(d=d, K=K, regime=reg.name, rho_star=reg.rho_star, rho_soft=rho_soft, tammes_lb=lb,
+                         tammes_angle_deg=math.degrees(math.acos(max(-1.0, min(1.0, 1.0 - lb)))), gap=gap,
+                         self_dual=rho_soft - (1.0 - max_cos(s["W"])),
+                         flag="softmax>tammes" if gap > a.tol else ("softmax short" if gap < -a.tol else "")))
+    print(f"{'d':>2} {'K':>3} {'regime':>14} {'rho*':>10} {'rho_soft':>12} {'dT^2/2':>12} {'gap':>10} "
+          f"{'self_dual':>10} flag")
+    for r in rows:
+        rs = "-" if r["rho_star"] is None else f"{r['rho_star']:.8f}"
+        print(f"{r['d']:>2} {r['K']:>3} {r['regime']:>14} {rs:>10} {r['rho_soft']:>12.9f} {r['tammes_lb']:>12.9f} "
+              f"{r['gap']:>10.2e} {r['self_dual']:>10.2e} {r['flag']}")
+    flagged = [r for r in rows if r["flag"]]
+    print(f"{len(rows)} cells, {len(flagged)} flagged (|gap| > {a.tol:g}); {seconds:.1f} s "
+          f"(batched solves {t_solve:.1f} s, compile included)")
+    with open(a.out + ".csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    meta = dict(date=time.strftime("%Y-%m-%d"), device=a.device_label or str(jax.devices()[0].device_kind),
+                platform=platform.platform(), jax=jax.__version__, restarts=a.restarts, seed=a.seed,
+                max_steps=a.max_steps, refined=refined, api_has_refine=api_refine, seconds=seconds, tol=a.tol,
+                command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
+                                                                            __import__("sys").argv[1:]))
+    with open(a.out + ".json", "w") as f:
+        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    plot(rows, a.out + ".png")
+    return 0
+
+
+def plot(rows: list, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for d in sorted({r["d"] for r in rows}):
+        rr = [r for r in rows if r["d"] == d]
+        ax1.plot([r["K"] for r in rr], [r["rho_soft"] for r in rr], "o-", label=f"d={d} softmax rho")
+        ax1.plot([r["K"] for r in rr], [r["tammes_lb"] for r in rr], "x", c="k")
+        ax2.semilogy([r["K"] for r in rr], [max(abs(r["gap"]), 1e-16) for r in rr], "o-", label=f"d={d}")
+    ax1.set_xlabel("K"); ax1.set_ylabel("rho (x: Tammes delta_T^2/2)"); ax1.legend(fontsize=7)
+    ax2.set_xlabel("K"); ax2.set_ylabel("|rho_soft - delta_T^2/2| (floored at 1e-16)"); ax2.legend(fontsize=7)
+    fig.suptitle("softmax code vs Tammes")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
