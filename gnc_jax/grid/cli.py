@@ -25,7 +25,8 @@ def _cmd_grid(args) -> int:
     cells = expand_grid(args.problem, args.C, args.d, args.tau, args.n, restarts=args.restarts, seed=args.seed,
                         **hparams)
     rows = run_grid(cells, solver=args.solver, max_steps=args.max_steps, db=args.db, chunk_cells=args.chunk,
-                    progress=not args.quiet, dtype=jnp.float64 if args.float64 else jnp.float32)
+                    progress=not args.quiet, dtype=jnp.float64 if args.float64 else jnp.float32,
+                    devices=args.devices)
     if args.db:  # show every cell of this grid, including those stored by an earlier run
         from .store import GridStore
 
@@ -68,6 +69,8 @@ def register(sub) -> None:
     g.add_argument("--set", dest="hparam", action="append", metavar="NAME=VALUE", help="problem hyperparameter")
     g.add_argument("--db", default=None, help="SQLite file: store rows, skip cells already there (resume)")
     g.add_argument("--float64", action="store_true", help="solve in float64 (enables jax x64)")
+    g.add_argument("--devices", default="all",
+                   help="local devices to shard each batch over: all (default) or a count N")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=_cmd_grid)
 

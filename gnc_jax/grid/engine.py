@@ -9,6 +9,11 @@ every chunk of a bucket has the same batch size (one trace/compile per bucket).
 Restart r of every cell starts from ``api.random_points(spec, seed, r, ...)``, which does not
 depend on the padding, so a grid row reproduces ``api.solve(..., seed=seed)`` up to float32
 roundoff (padding changes reduction shapes).
+
+With more than one device (``devices="all"``, the default, or a count), each chunk's
+cells x restarts lanes are sharded over a 1-D mesh of local devices (``sharding.py``), padded
+to a multiple of the device count with dummy lanes that are dropped; one device runs the
+unsharded ``api.solve_batch`` exactly as before.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from .. import __version__
 from .. import api
 from ..problems import default_stages, get_problem
 from ..solvers import Status
+from . import sharding
 
 ROW_FIELDS = ("problem", "C", "d", "tau", "n", "seed", "restarts", "min_angle_deg", "max_cos", "min_margin",
               "objective", "status", "steps", "seconds", "device", "version")
@@ -175,9 +181,11 @@ def bucket(cells: Iterable[Cell]) -> dict[tuple, list[Cell]]:
 # ----------------------------------------------------------------------------------------------
 # running
 # ----------------------------------------------------------------------------------------------
-def _device_name() -> str:
-    dev = jax.devices()[0]
-    return f"{dev.platform}:{getattr(dev, 'device_kind', '')}".rstrip(":")
+def _device_name(devices: list | None = None) -> str:
+    devs = devices or jax.local_devices()
+    dev = devs[0]
+    name = f"{dev.platform}:{getattr(dev, 'device_kind', '')}".rstrip(":")
+    return name if len(devs) == 1 else f"{name} x{len(devs)}"
 
 
 class _Progress:
@@ -232,7 +240,7 @@ def _best_rows(chunk: list[Cell], res, restarts: int, seconds_per_cell: float, d
 
 def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = None, solver: str = "lbfgs",
               max_steps: int = 1000, gtol: float | None = None, db=None, chunk_cells: int = 64,
-              progress: bool = True, dtype=jnp.float32) -> Iterator[dict]:
+              progress: bool = True, dtype=jnp.float32, devices="all") -> Iterator[dict]:
     """Like ``run_grid`` but yields rows chunk by chunk (each chunk committed to ``db`` first)."""
     cells = list(cells)
     if restarts is not None or seed is not None:
@@ -244,6 +252,7 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
         raise ValueError("solver: give a solver name (lbfgs, cg, gd, adam)")
     solver_obj = api.make_solver(solver, max_steps=max_steps, gtol=gtol, dtype=dtype)
     options = {"solver": solver, "max_steps": max_steps, "gtol": gtol, "dtype": jnp.dtype(dtype).name}
+    mesh = sharding.make_mesh(devices)  # validates ``devices`` before anything is opened or solved
 
     store = None
     if db is not None:
@@ -255,7 +264,7 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
     # de-duplicate identical cells (same key) so each is solved once
     cells = list(dict.fromkeys(cells))
 
-    device = _device_name()
+    device = _device_name(list(mesh.devices.flat))
     bar = _Progress(len(cells), progress)
     try:
         for key, bcells in bucket(cells).items():
@@ -274,9 +283,14 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
                     x0 = {k: np.stack([s[k] for s in starts]) for k in starts[0]}
                     specs = [c.spec for c in padded for _ in range(R)]
                     t0 = time.perf_counter()
-                    res = api.solve_batch(specs, x0, solver_obj, stages=stages, C_pad=C_pad, d_pad=d_pad,
-                                          n_pad=n_pad, dtype=dtype)
-                    res = jax.device_get(jax.block_until_ready(res))
+                    if mesh.size == 1:
+                        res = api.solve_batch(specs, x0, solver_obj, stages=stages, C_pad=C_pad, d_pad=d_pad,
+                                              n_pad=n_pad, dtype=dtype)
+                        res = jax.device_get(jax.block_until_ready(res))
+                    else:
+                        res = sharding.solve_batch_sharded(specs, x0, solver_obj, stages=stages, C_pad=C_pad,
+                                                           d_pad=d_pad, n_pad=n_pad, mesh=mesh, dtype=dtype)
+                        res = sharding.drop_lanes(jax.device_get(jax.block_until_ready(res)), len(specs))
                     sec = (time.perf_counter() - t0) / len(padded)
                     rows = _best_rows(chunk, res, R, sec, device)
                     if store is not None:
@@ -291,15 +305,18 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
 
 def run_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = None, solver: str = "lbfgs",
              max_steps: int = 1000, gtol: float | None = None, db=None, chunk_cells: int = 64,
-             progress: bool = True, dtype=jnp.float32) -> list[dict]:
+             progress: bool = True, dtype=jnp.float32, devices="all") -> list[dict]:
     """Solve every cell (best of ``restarts`` starts each); returns one row dict per solved cell.
 
     ``restarts``/``seed`` override the cells' own values when given. With ``db`` (a path or a
     ``GridStore``), cells already stored (same key and solver options) are skipped and each
     chunk's rows are written in one transaction as soon as it is solved; the returned rows are
     those solved in this call. Row keys: ``ROW_FIELDS`` plus ``hparams`` (JSON) and ``W``.
+    ``devices``: "all" local devices (default) or a count N; with N > 1 each chunk's lanes are
+    sharded over N devices (rows equal the 1-device rows up to roundoff).
     """
-    return list(iter_grid(cells, restarts, seed, solver, max_steps, gtol, db, chunk_cells, progress, dtype))
+    return list(iter_grid(cells, restarts, seed, solver, max_steps, gtol, db, chunk_cells, progress, dtype,
+                          devices))
 
 
 def format_table(rows: list[dict]) -> str:
