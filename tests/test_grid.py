@@ -209,3 +209,44 @@ def test_grid_row_matches_solve_float64(x64):
     assert abs(row["min_angle_deg"] - ref.min_angle_deg) < 1e-8
     assert abs(row["objective"] - ref.objective) < 1e-10
     np.testing.assert_allclose(np.abs(row["W"] @ row["W"].T), np.abs(ref.W @ ref.W.T), atol=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------
+# Parquet export (synthetic rows: nothing is solved)
+# ----------------------------------------------------------------------------------------------
+def _synthetic_db(path):
+    opts = {"solver": "lbfgs", "max_steps": 10, "gtol": None, "dtype": "float32"}
+    rows = [{"problem": "tammes", "C": C, "d": 3, "tau": None, "n": 1, "seed": 0, "restarts": 2, "hparams": "{}",
+             "min_angle_deg": 60.0 + C, "max_cos": 0.5, "min_margin": 0.1, "objective": 1.0, "status": "CONVERGED",
+             "steps": 5, "seconds": 0.01, "device": "cpu", "version": "0", "W": np.eye(C, 3)} for C in (4, 5, 6)]
+    with GridStore(path) as s:
+        s.write(rows, opts)
+    return path
+
+
+def test_parquet_export(tmp_path):
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    from gnc_jax.cli import main
+    from gnc_jax.grid import to_parquet
+
+    db = _synthetic_db(str(tmp_path / "p.sqlite"))
+    to_parquet(db, str(tmp_path / "a.parquet"))
+    back = pd.read_parquet(tmp_path / "a.parquet")
+    pd.testing.assert_frame_equal(back, to_dataframe(db))
+    assert main(["show", db, "--parquet", str(tmp_path / "b.parquet")]) == 0
+    assert list(pd.read_parquet(tmp_path / "b.parquet")["C"]) == [4, 5, 6]
+
+
+def test_parquet_without_pyarrow_names_it(tmp_path, monkeypatch, capsys):
+    from gnc_jax.cli import main
+    from gnc_jax.grid import to_parquet
+
+    db = _synthetic_db(str(tmp_path / "p.sqlite"))
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow -> ImportError
+    with pytest.raises(ImportError, match="pyarrow"):
+        to_parquet(db, str(tmp_path / "a.parquet"))
+    assert main(["show", db, "--parquet", str(tmp_path / "b.parquet")]) == 2
+    assert "pyarrow" in capsys.readouterr().err
+    assert not (tmp_path / "b.parquet").exists()

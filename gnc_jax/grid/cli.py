@@ -42,7 +42,7 @@ def _cmd_grid(args) -> int:
 
 def _cmd_show(args) -> int:
     from .engine import format_table
-    from .store import to_csv, to_dataframe
+    from .store import to_csv, to_dataframe, to_parquet
 
     if not os.path.exists(args.db):
         raise ValueError(f"DB: no such file {args.db!r}")
@@ -51,6 +51,12 @@ def _cmd_show(args) -> int:
     if args.csv:
         to_csv(args.db, args.csv)
         print(f"wrote {len(df)} rows to {args.csv}")
+    if args.parquet:
+        try:
+            to_parquet(args.db, args.parquet)
+        except ImportError as e:
+            raise ValueError(f"--parquet: {e}") from None
+        print(f"wrote {len(df)} rows to {args.parquet}")
     return 0
 
 
@@ -77,4 +83,5 @@ def register(sub) -> None:
     s = sub.add_parser("show", help="print a grid database as a table")
     s.add_argument("db", metavar="DB")
     s.add_argument("--csv", default=None, help="also write the rows to this CSV file")
+    s.add_argument("--parquet", default=None, help="also write the rows to this Parquet file (needs pyarrow)")
     s.set_defaults(func=_cmd_show)

@@ -155,3 +155,12 @@ def to_dataframe(db, with_W: bool = False):
 def to_csv(db, path: str) -> None:
     """Write all stored cells (without W) to a CSV file."""
     to_dataframe(db).to_csv(path, index=False)
+
+
+def to_parquet(db, path: str) -> None:
+    """Write all stored cells (without W) to a Parquet file; needs pyarrow (``pip install pyarrow``)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ImportError("Parquet export needs pyarrow: pip install 'pyarrow>=14' (or gnc-jax[bench])") from None
+    to_dataframe(db).to_parquet(path, index=False, engine="pyarrow")
