@@ -25,6 +25,7 @@ from .problems import ProblemDef, default_stages, get_problem, tau_schedule
 from .solvers import RCG, RGD, RLBFGS, OptaxSolver, Result, Status, run_continuation
 
 SOLVERS = ("lbfgs", "cg", "gd", "adam")
+REFINABLE = ("tammes", "softmax-code")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -281,7 +282,8 @@ def _rank_key(score: str, fig: dict, value: float, status: int) -> float:
 
 def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, restarts: int = 8, seed: int = 0,
           solver: str | Any = None, max_steps: int = 1000, gtol: float | None = None, dtype=jnp.float32,
-          stages: int | None = None, history: bool = False, init: dict | None = None, **hparams) -> SolveResult:
+          stages: int | None = None, history: bool = False, init: dict | None = None, refine: bool = False,
+          **hparams) -> SolveResult:
     """Solve one problem with ``restarts`` random starts in one compiled, batched program.
 
     Args:
@@ -296,6 +298,10 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
       history: keep the per-iteration log of the best restart's last stage.
       init: optional explicit starting point (dict of arrays of the point's shape, or (R, ...)
         batches): an opt-in seed, e.g. a known code; off by default.
+      refine: "tammes" and "softmax-code" only: finish every restart with the exact float64 max-min
+        refinement (``solvers.refine``) and rank the restarts by the refined figures. The refined
+        points are float64; ``objective``/``status``/``steps`` stay those of the surrogate solve and
+        ``restarts["refine_status"]`` holds the refinement statuses. ``seconds`` includes it.
       **hparams: problem hyperparameters (lambda_W, lambda_H, lambda_b; s; alpha, beta).
     """
     spec = make_spec(problem, C, d, tau, n, **hparams)
@@ -307,6 +313,8 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     if dtype == jnp.float64 and not jax.config.jax_enable_x64:
         raise ValueError("dtype float64 needs x64: call jax.config.update('jax_enable_x64', True) first")
     p = spec.pdef
+    if refine and problem not in REFINABLE:
+        raise ValueError(f"refine: only problems {list(REFINABLE)} have an exact refinement, not {problem!r}")
     solver_name = solver if isinstance(solver, str) else (p.default_solver if solver is None else type(solver).__name__)
     solver_obj = make_solver(p.default_solver if solver is None else solver, max_steps=max_steps, gtol=gtol,
                              dtype=dtype, history=history)
@@ -321,8 +329,31 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     t0 = time.perf_counter()
     res = solve_batch([spec] * restarts, x0, solver_obj, stages=stages, C_pad=C, d_pad=d, n_pad=n, dtype=dtype)
     res = jax.device_get(jax.block_until_ready(res))
+    refine_status = None
+    if refine:
+        res, refine_status = refine_restarts(problem, res)
     seconds = time.perf_counter() - t0
-    return _assemble(spec, res, seconds, seed, solver_name, dtype, history)
+    out = _assemble(spec, res, seconds, seed, solver_name, dtype, history)
+    if refine_status is not None:
+        out.restarts["refine_status"] = refine_status
+    return out
+
+
+def refine_restarts(problem: str, res: Result) -> tuple[Result, np.ndarray]:
+    """Exact float64 max-min refinement of every restart of ``res`` (points (R, C, d), unpadded).
+
+    Returns ``res`` with the refined points (float64) and the (R,) refinement status names.
+    """
+    from .solvers.refine import refine_softmax_code, refine_tammes
+
+    x = dict(res.x)
+    if problem == "tammes":
+        r = refine_tammes(x["W"])
+        x["W"] = np.asarray(r.W)
+    else:
+        r = refine_softmax_code(x["W"], x["H"])
+        x["W"], x["H"] = np.asarray(r.W), np.asarray(r.H)
+    return res._replace(x=x), np.asarray(r.status_names()).reshape(-1)
 
 
 def _validate_init(p: ProblemDef, init: dict, spec: Spec, restarts: int) -> dict:

@@ -1,0 +1,151 @@
+"""Records pipeline, refinement under vmap with masks, softmax-code closed forms, codes CLI.
+
+Shapes are shared where possible (Tammes buckets of 8 and 16 rows in d = 3) to keep compiles few.
+"""
+import json
+
+import numpy as np
+import pytest
+from conftest import cross_polytope, icosahedron, random_rotation
+
+import gnc_jax
+from gnc_jax.cli import main
+from gnc_jax.codes import cell24, min_angle_deg
+from gnc_jax.codes.records import parse_range, pick_distinct, run_records, solve_record
+from gnc_jax.solvers.refine import refine_softmax_code, refine_tammes
+
+
+def _jitter(x, scale, seed):
+    y = x + scale * np.random.default_rng(seed).standard_normal(x.shape)
+    return y / np.linalg.norm(y, axis=1, keepdims=True)
+
+
+def _pad(x, rows):
+    out = np.zeros((rows, x.shape[1]))
+    out[: len(x)] = x
+    return out
+
+
+# ------------------------------------------------------------------------------------- refinement
+def test_refine_tammes_under_vmap_with_masks_keeps_padding_zero_and_never_worsens():
+    rng = np.random.default_rng(3)
+    counts = (5, 6, 8)
+    W = np.zeros((3, 8, 3))
+    for b, n in enumerate(counts):
+        x = rng.standard_normal((n, 3))
+        W[b, :n] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    mask = (np.arange(8)[None] < np.asarray(counts)[:, None]).astype(float)
+    res = refine_tammes(W, mask)
+    out = np.asarray(res.W)
+    for b, n in enumerate(counts):
+        assert np.all(out[b, n:] == 0.0)
+        np.testing.assert_allclose(np.linalg.norm(out[b, :n], axis=1), 1.0, atol=1e-12)
+        assert min_angle_deg(out[b, :n]) >= min_angle_deg(W[b, :n]) - 1e-12
+    # closed forms: 5 and 6 points -> 90 deg, 8 points -> the square antiprism 74.8584922 deg
+    np.testing.assert_allclose(np.asarray(res.min_angle_deg), [90.0, 90.0, 74.8584922], atol=1e-6)
+
+
+def test_refine_of_an_optimum_is_not_worse_than_its_input():
+    x = icosahedron() @ random_rotation(3, 2)
+    res = refine_tammes(_pad(x, 16)[None], (np.arange(16) < 12)[None])
+    assert float(res.min_angle_deg[0]) >= min_angle_deg(x) - 1e-12
+
+
+def test_softmax_code_margins_closed_forms_d3():
+    """rho*(3,12) = 1 - 1/sqrt(5) (icosahedron), rho*(3,6) = 1 (octahedron), SPEC section 2."""
+    W = np.stack([_jitter(icosahedron(), 0.03, 0), _pad(_jitter(cross_polytope(3), 0.03, 1), 12)])
+    mask = np.stack([np.ones(12), (np.arange(12) < 6).astype(float)])
+    res = refine_softmax_code(W, class_mask=mask)
+    np.testing.assert_allclose(np.asarray(res.margin), [1 - 1 / np.sqrt(5), 1.0], atol=1e-8)
+    assert np.all(np.asarray(res.W)[1, 6:] == 0.0) and np.all(np.asarray(res.H)[1, 6:] == 0.0)
+    assert np.all(np.asarray(res.value) >= np.asarray(res.initial_value) - 1e-12)
+
+
+def test_api_refine_softmax_code_d2_polygon_margin():
+    r = gnc_jax.solve("softmax-code", C=5, d=2, restarts=2, refine=True)
+    np.testing.assert_allclose(r.min_margin, 1 - np.cos(2 * np.pi / 5), atol=1e-9)
+    assert r.restarts["refine_status"].shape == (2,)
+
+
+def test_api_refine_rejects_problems_without_a_refinement():
+    with pytest.raises(ValueError, match="^refine"):
+        gnc_jax.solve("ce-ufm", C=4, d=3, tau=0.5, refine=True)
+
+
+# ------------------------------------------------------------------------------------- records
+FAST = dict(restarts=8, hops=16, patience=1, max_rounds=2)  # shapes shared with the CLI test
+
+
+def test_parse_range_and_pick_distinct():
+    assert parse_range("4:7,10") == [4, 5, 6, 7, 10]
+    with pytest.raises(ValueError, match="^N"):
+        parse_range("9:4")
+    assert list(pick_distinct(np.array([1.0, 3.0, 3.0, 2.0]), 3)) == [1, 3, 0]
+
+
+def test_small_records_run_matches_the_table():
+    rows = list(run_records(3, [6, 9, 13], progress=False, **FAST))
+    for r in rows:
+        assert r.matched and abs(r.gap_deg) <= 1e-6, (r.N, r.gap_deg)
+        assert r.points.shape == (r.N, 3) and r.rounds >= 1
+    assert rows[-1].congruent is not None and rows[-1].contacts >= 1
+
+
+@pytest.mark.slow
+def test_records_d3_4_to_14_match_the_table():
+    for r in run_records(3, range(4, 15), progress=False):
+        assert abs(r.gap_deg) <= 1e-6, (r.N, r.gap_deg)
+
+
+def test_solve_record_validates_before_compiling():
+    with pytest.raises(ValueError, match="restarts"):
+        solve_record(3, 6, restarts=0)
+
+
+# ------------------------------------------------------------------------------------- CLI
+def test_cli_compare_rotated_permuted_known_code(tmp_path, capsys):
+    x = cell24() @ random_rotation(4, 5)
+    x = x[np.random.default_rng(5).permutation(len(x))]
+    path = tmp_path / "c.npz"
+    np.savez(path, W=x, summary=np.asarray("{}"))
+    assert main(["compare", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert abs(out["gap_deg"]) < 1e-9 and out["matched"] and out["congruent_to"] == "24-cell"
+    plain = tmp_path / "p.npz"
+    np.savez(plain, x)  # a plain array (arr_0)
+    assert main(["compare", str(plain)]) == 0
+    assert "24-cell" in capsys.readouterr().out
+
+
+def test_cli_records_json_shape(tmp_path, capsys):
+    out_file = tmp_path / "rows.json"
+    assert main(["records", "--d", "3", "--N", "4,6", "--json", "--out", str(out_file),
+                 "--restarts", "8", "--hops", "16", "--patience", "1", "--max-rounds", "2"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["N"] for r in rows] == [4, 6]
+    for key in ("d", "N", "angle_deg", "record_deg", "gap_deg", "status", "congruent", "contacts", "seconds"):
+        assert key in rows[0]
+    saved = json.loads(out_file.read_text())
+    assert np.asarray(saved[1]["points"]).shape == (6, 3)
+
+
+@pytest.mark.parametrize("argv, name", [
+    (["records", "--d", "3", "--N", "10:2"], "--N"),
+    (["records", "--d", "3", "--N", "4:x"], "--N"),
+    (["records", "--d", "0", "--N", "4"], "--d"),
+    (["records", "--d", "3", "--N", "4", "--restarts", "0"], "--restarts"),
+    (["records", "--d", "3", "--N", "4", "--out", "/nonexistent/dir/x.json"], "--out"),
+    (["compare", "/nonexistent/file.npz"], "FILE"),
+])
+def test_cli_errors_exit_2_naming_the_argument(argv, name, capsys):
+    assert main(argv) == 2
+    assert name in capsys.readouterr().err
+
+
+def test_cli_compare_missing_key_exits_2(tmp_path, capsys):
+    path = tmp_path / "c.npz"
+    np.savez(path, a=np.eye(3), b=np.eye(3))
+    assert main(["compare", str(path)]) == 2
+    assert "--key" in capsys.readouterr().err
+    assert main(["compare", str(path), "--key", "zz"]) == 2
+    assert "--key" in capsys.readouterr().err
