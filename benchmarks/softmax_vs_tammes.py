@@ -10,6 +10,7 @@ For every d in [--dmin, --dmax] and K in [d + 2, --kmax] (K <= d + 1 is the simp
     gap         rho_soft - tammes_lb  (0 when they coincide; > 0: a softmax code beats the Tammes bound;
                 < 0: the softmax search fell short of a point it could reach)
     self_dual   rho_soft - (1 - max cos W_soft)  (0 iff the softmax code's optimal features are W itself)
+    rho_tammes  rho(W_T) of the Tammes code; tammes_self_dual = rho_tammes - tammes_lb
     rho_star    the closed form where one is known (regimes.regime)
 
 Cells with |gap| > --tol are flagged.  Writes CSV, JSON and a PNG next to --out (a path prefix).
@@ -139,7 +140,9 @@ def main(argv=None) -> int:
         lb = 1.0 - max_cos(t["W"])
         reg = regime(K, d)
         gap = rho_soft - lb
+        rho_tam = float(metrics.figures(jnp.asarray(unit(t["W"]))).rho)
         rows.append(dict(d=d, K=K, regime=reg.name, rho_star=reg.rho_star, rho_soft=rho_soft, tammes_lb=lb,
+                         rho_tammes=rho_tam, tammes_self_dual=rho_tam - lb,
                          tammes_angle_deg=math.degrees(math.acos(max(-1.0, min(1.0, 1.0 - lb)))), gap=gap,
                          self_dual=rho_soft - (1.0 - max_cos(s["W"])),
                          flag="softmax>tammes" if gap > a.tol else ("softmax short" if gap < -a.tol else "")))

@@ -64,7 +64,7 @@ def test_riesz_hessian_minimum_vs_constructed_saddle():
     (10, 12, 5, 5e-4, 5e-4, 5e-4),      # SPEC check 2
 ])
 def test_ufm_random_starts_reach_closed_form(K, d, n, lW, lH, lb):
-    rep = C.ufm_check(K, d, n, lW, lH, lb, restarts=4, seed=1)
+    rep = C.ufm_check(K, d, n, lW, lH, lb, restarts=4, seed=1, hessian=K < 10)  # dense 730-dim Hessian: slow test
     assert rep.ok, rep.summary()
     opt = ufm_global_optimum(K, d, n, lW, lH, lb)
     by = {f.name: f for f in rep.findings}
@@ -72,8 +72,9 @@ def test_ufm_random_starts_reach_closed_form(K, d, n, lW, lH, lb):
     for key in ("NC1", "NC2", "NC3"):
         f = next(f for f in rep.findings if f.name.startswith(key))
         assert f.measured < 1e-6
-    saddle = next(f for f in rep.findings if "origin" in f.name)
-    assert saddle.measured < 0
+    if K < 10:
+        saddle = next(f for f in rep.findings if "origin" in f.name)
+        assert saddle.measured < 0
     if (K, d, n) == (4, 5, 3) and lW == 5e-3:
         assert abs(opt.f_star - 0.19781481) < 1e-8 and abs(opt.w_sqnorm - 8.019023) < 1e-6
     if K == 10:
@@ -120,7 +121,7 @@ def test_tau_log_ce_tends_to_hardmax(sweep38):
 
 
 def test_softmax_equals_tammes_simplex_regime():
-    rep = C.softmax_tammes_check(4, 3, restarts=4, seed=0)
+    rep = C.softmax_tammes_check(4, 3, restarts=4, seed=0, refine=False)  # refinement: slow tests
     assert rep.ok, rep.summary()
     by = {f.name: f for f in rep.findings}
     assert abs(by["rho(W_softmax) vs closed-form rho*"].measured - 4.0 / 3.0) < 1e-6
@@ -166,6 +167,25 @@ def test_spherical_ce_exact_regimes_slow(K, d, tau):
 
 
 @pytest.mark.slow
+def test_ufm_hessian_large_slow():
+    rep = C.ufm_check(10, 12, 5, 5e-4, 5e-4, 5e-4, restarts=2, seed=0)
+    assert rep.ok, rep.summary()
+    assert next(f for f in rep.findings if "origin" in f.name).measured < 0
+
+
+@pytest.mark.slow
 def test_full_check_slow():
     rep = C.check(4, 3)
     assert rep.ok, rep.summary()
+
+
+def test_cli_theory_check_json(capsys):
+    import json
+
+    from gnc_jax.cli import main
+
+    rc = main(["theory", "check", "--K", "4", "--d", "5", "--n", "3", "--parts", "ufm", "--json",
+               "--lambda-W", "5e-3", "--lambda-H", "1e-2", "--lambda-b", "1e-2"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["ok"] and out["regime"] == "simplex" and out["tag"] == "(derived)"
+    assert any(f["name"].startswith("[NC21]") and f["agrees"] for f in out["findings"])
