@@ -128,7 +128,7 @@ GNC = [
 **What we found** (2026-11-22, CPU, float64, warm-started τ-continuation with no gradient tolerance): for (3, 8)
 ρ(W_τ) = 0.731033 (τ = 1), 0.736339 (0.2), 0.738614 (0.05), 0.738767 (0.02), increasing in τ ↓ 0, matching the SPEC
 to its 4 digits; |τ log L − L_HM| decreases with τ; the softmax-code search reproduces ρ* = 4/3 for (3, 4) to 1e-12
-after refinement and coincides with the Tammes bound δ_T²/2.
+after float64 refinement, and the Tammes bound δ_T²/2 agrees with it within the 1e-6 tolerance of the check.
 """),
     code(SETUP),
     code("""
