@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import __version__
-from .. import api
+from .. import api, metrics
 from ..problems import default_stages, get_problem
 from ..solvers import Status
 from . import sharding
@@ -213,15 +213,29 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _best_rows(chunk: list[Cell], res, restarts: int, seconds_per_cell: float, device: str) -> list[dict]:
+def chunk_figures(cells: list[Cell], x: dict, restarts: int) -> list[dict]:
+    """Exact float64 figures of every lane of a chunk at its padded shape, padded classes masked
+    (one metrics compile per bucket, not per exact (C, d); equal to ``api.figures_of`` on the
+    unpadded rows). x: dict of (len(cells) * restarts, ...) arrays; one dict per lane."""
+    W = api.classifier_rows(cells[0].problem, x)  # (B, C_pad, d_pad); padded rows/columns are zero
+    mask = np.zeros(W.shape[:2], np.float64)
+    for i, c in enumerate(cells):
+        mask[i * restarts:(i + 1) * restarts, : c.C] = 1.0
+    f = metrics.figures(W, mask)
+    return [{k: float(np.asarray(v)[b]) for k, v in f._asdict().items()} for b in range(W.shape[0])]
+
+
+def _best_rows(chunk: list[Cell], res, restarts: int, seconds_per_cell: float, device: str,
+               padded: list[Cell] | None = None) -> list[dict]:
     values = np.asarray(res.value, np.float64)
     status = np.asarray(res.status)
     steps = np.asarray(res.steps)
+    all_figs = chunk_figures(padded or chunk, {k: np.asarray(v) for k, v in res.x.items()}, restarts)
     rows = []
     for i, cell in enumerate(chunk):
         sl = slice(i * restarts, (i + 1) * restarts)
         x = {k: np.asarray(v)[sl] for k, v in res.x.items()}
-        figs = api.figures_of(cell.problem, x, cell.C, cell.d)
+        figs = all_figs[sl]
         keys = [api._rank_key(cell.spec.pdef.score, figs[r], values[sl][r], status[sl][r]) for r in range(restarts)]
         best = int(np.argmin(keys))
         f = figs[best]
@@ -292,7 +306,7 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
                                                            d_pad=d_pad, n_pad=n_pad, mesh=mesh, dtype=dtype)
                         res = sharding.drop_lanes(jax.device_get(jax.block_until_ready(res)), len(specs))
                     sec = (time.perf_counter() - t0) / len(padded)
-                    rows = _best_rows(chunk, res, R, sec, device)
+                    rows = _best_rows(chunk, res, R, sec, device, padded)
                     if store is not None:
                         store.write(rows, options)
                     bar.update(len(chunk))

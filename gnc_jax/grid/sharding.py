@@ -6,10 +6,13 @@ vmapped program as ``api.compiled_batch_solve`` runs per device under ``shard_ma
 device iterates its own lanes' solver loop; no cross-device communication). The batch is
 padded to a multiple of N with copies of lane 0 (dummy lanes) that are dropped afterwards.
 
-Multi-host (``jax.distributed``): the mesh only spans this process's local devices, so every
-process runs this same code path on its own cells, e.g. ``split_cells(cells)`` (the
-``process_index``-th of ``process_count`` interleaved slices) with its own database file;
-no other code path and no cross-host collectives are needed.
+Multi-host (``jax.distributed``): the mesh only spans this process's local devices (inputs are
+placed with ``jax.make_array_from_process_local_data``, whose local data is then the whole
+batch), so every process runs this same code path on its own share of the cells with its own
+database file; no other code path and no cross-host collectives are needed::
+
+    jax.distributed.initialize()
+    rows = run_grid(split_cells(cells), db=f"runs.{jax.process_index()}.sqlite")
 """
 from __future__ import annotations
 
