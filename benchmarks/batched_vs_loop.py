@@ -7,7 +7,6 @@ from both sides (each compiled function is warmed up once first).
 """
 import argparse
 import json
-import platform
 import time
 
 import jax
@@ -15,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gnc_jax.api import make_solver, make_spec, random_points, solve_batch
+from _meta import run_meta  # noqa: E402  (benchmarks/_meta.py)
 
 
 def main():
@@ -45,8 +45,7 @@ def main():
     t = time.perf_counter(); rl = loop(); tl = time.perf_counter() - t
     same = all(np.allclose(np.asarray(rb.value[i]), np.asarray(rl[i].value[0]), atol=1e-5) for i in range(a.restarts))
     row = dict(problem=a.problem, C=a.C, d=a.d, restarts=a.restarts, batched_s=tb, loop_s=tl, speedup=tl / tb,
-               same_values=bool(same), device=str(jax.devices()[0].device_kind), platform=platform.platform(),
-               jax=jax.__version__, date=time.strftime("%Y-%m-%d"))
+               same_values=bool(same), **run_meta())
     print(f"{'problem':>10} {'C':>4} {'d':>3} {'restarts':>8} {'batched s':>10} {'loop s':>8} {'speed-up':>8} same")
     print(f"{a.problem:>10} {a.C:>4} {a.d:>3} {a.restarts:>8} {tb:>10.2f} {tl:>8.2f} {tl / tb:>8.1f} {same}")
     with open(a.out, "w") as f:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 
 import numpy as np
@@ -73,7 +72,7 @@ def main(argv=None) -> int:
     ap.add_argument("--device-label", default=None)
     ap.add_argument("--out", default="benchmarks/certified_margins.json")
     a = ap.parse_args(argv)
-    import jax
+    from _meta import run_meta  # benchmarks/_meta.py
 
     rows = []
     print(f"{'d':>3} {'K':>4} {'certified':>10} {'SPEC cert.':>10} {'paper':>7} {'seconds':>8}")
@@ -86,8 +85,7 @@ def main(argv=None) -> int:
         fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
         print(f"{d:>3} {K:>4} {row['certified']:>10.6f} {fmt(row['spec_certified']):>10} "
               f"{fmt(row['paper_plotted']):>7} {row['seconds']:>8.1f}", flush=True)
-    meta = dict(date=time.strftime("%Y-%m-%d"), device=a.device_label or str(jax.devices()[0].device_kind),
-                platform=platform.platform(), jax=jax.__version__, restarts=a.restarts, seed=a.seed,
+    meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
                 max_steps=a.max_steps, refine=a.refine)
     with open(a.out, "w") as f:
         json.dump({"meta": meta, "rows": rows}, f, indent=1)

@@ -24,7 +24,6 @@ import csv
 import inspect
 import json
 import math
-import platform
 import time
 
 import jax
@@ -36,6 +35,7 @@ import numpy as np  # noqa: E402
 
 from gnc_jax import api, metrics  # noqa: E402
 from gnc_jax.theory import regime  # noqa: E402
+from _meta import run_meta  # noqa: E402  (benchmarks/_meta.py)
 
 
 def cells_of(dmin: int, dmax: int, kmax: int, with_simplex: bool) -> list:
@@ -159,8 +159,7 @@ def main(argv=None) -> int:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    meta = dict(date=time.strftime("%Y-%m-%d"), device=a.device_label or str(jax.devices()[0].device_kind),
-                platform=platform.platform(), jax=jax.__version__, restarts=a.restarts, seed=a.seed,
+    meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
                 max_steps=a.max_steps, refined=refined, api_has_refine=api_refine, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             __import__("sys").argv[1:]))

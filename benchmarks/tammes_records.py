@@ -1,7 +1,8 @@
 """Tammes records from random starts: d=3 N range and the exact codes of d=4..8.
 
     .venv/bin/python benchmarks/tammes_records.py [--N 4:130] [--exact] [--exact-only]
-        [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 8] [--patience 2] [--hops 64] [--out FILE.json]
+        [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 8] [--patience 3] [--hops 128]
+        [--refine-top 2] [--out FILE.json]
 
 Every row is found from random starts only (``gnc_jax.codes.records.solve_record``: batched
 surrogate -> exact float64 refinement -> restart/perturbation rounds with a record-blind stopping
@@ -24,7 +25,7 @@ import numpy as np
 
 from gnc_jax.codes.cli import format_table
 from gnc_jax.codes.constructions import FIXED_CODES
-from gnc_jax.codes.records import parse_range, solve_record
+from gnc_jax.codes.records import SEARCH_DEFAULTS as D, parse_range, solve_record
 
 TOL_DEG = 1e-6
 
@@ -69,12 +70,12 @@ def main(argv=None) -> int:
     ap.add_argument("--exact", action="store_true", help="also run the exact codes of d=4..8")
     ap.add_argument("--exact-only", action="store_true", help="only the exact codes of d=4..8")
     ap.add_argument("--exact-codes", default=None, help="subset of exact codes as d:N,d:N (e.g. 4:10,4:24)")
-    ap.add_argument("--restarts", type=int, default=16)
+    ap.add_argument("--restarts", type=int, default=D["restarts"])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--max-rounds", type=int, default=8)
-    ap.add_argument("--patience", type=int, default=2)
-    ap.add_argument("--hops", type=int, default=64)
-    ap.add_argument("--refine-top", type=int, default=4)
+    ap.add_argument("--max-rounds", type=int, default=D["max_rounds"])
+    ap.add_argument("--patience", type=int, default=D["patience"])
+    ap.add_argument("--hops", type=int, default=D["hops"])
+    ap.add_argument("--refine-top", type=int, default=D["refine_top"])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "tammes_records.json"))
     args = ap.parse_args(argv)
 

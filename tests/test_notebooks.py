@@ -1,5 +1,5 @@
 """Notebooks: committed without outputs and in sync with notebooks/_build.py (fast), and executed end to end at the
-small size (GNC_NB_SMALL=1) with nbclient, failing on any cell error (slow).
+small size (GNC_NB_SMALL=1) with nbclient, failing on any cell error (about a minute for all four).
 
 The kernel is this interpreter (sys.executable): a kernelspec pointing at it is written into a temporary
 JUPYTER_PATH, so the test does not depend on a globally installed ``python3`` kernel or on PATH.
@@ -54,7 +54,6 @@ def kernel_env(tmp_path_factory):
             os.environ[k] = v
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_executes(name, kernel_env):
     nbformat = pytest.importorskip("nbformat")

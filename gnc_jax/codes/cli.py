@@ -125,13 +125,17 @@ def register(sub) -> None:
     r = sub.add_parser("records", help="Tammes codes from random starts, matched against the best-known table")
     r.add_argument("--d", type=int, required=True, help="dimension (>= 1)")
     r.add_argument("--N", required=True, help="point counts: A:B inclusive and/or a comma list, e.g. 4:40,48")
-    r.add_argument("--restarts", type=int, default=16, help="random surrogate restarts per round (default 16)")
+    from .records import SEARCH_DEFAULTS as D
+    r.add_argument("--restarts", type=int, default=D["restarts"],
+                   help=f"random surrogate restarts per round (default {D['restarts']})")
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--max-rounds", type=int, default=8, help="search rounds at most (default 8)")
-    r.add_argument("--patience", type=int, default=2, 
-                   help="stop after this many rounds in a row without a gain (default 2)")
-    r.add_argument("--hops", type=int, default=64, help="perturbations of the best per round (default 64)")
-    r.add_argument("--refine-top", type=int, default=4, help="codes refined per round (default 4)")
+    r.add_argument("--max-rounds", type=int, default=D["max_rounds"],
+                   help=f"search rounds at most (default {D['max_rounds']})")
+    r.add_argument("--patience", type=int, default=D["patience"],
+                   help=f"stop after this many rounds in a row without a gain (default {D['patience']})")
+    r.add_argument("--hops", type=int, default=D["hops"], help=f"perturbations of the best per round (default {D['hops']})")
+    r.add_argument("--refine-top", type=int, default=D["refine_top"],
+                   help=f"codes fully refined per round, after screening the pool (default {D['refine_top']})")
     r.add_argument("--json", action="store_true", help="print the rows as one JSON list")
     r.add_argument("--out", default=None, help="write the rows with coordinates to this JSON file")
     r.set_defaults(func=_cmd_records)

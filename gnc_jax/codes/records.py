@@ -7,10 +7,11 @@ against the best-known record with `compare`:
 1. round 0: ``restarts`` Gaussian starts (``api.random_points``), one batched tau-continuation of
    the smooth Tammes surrogate (``api.solve_batch``, N padded up to a bucket so one compile
    serves several N), exact float64 angles of every restart;
-2. the best few distinct restarts (``refine_top``) go through the exact float64 max-min
-   refinement (``solvers.refine.refine_tammes``) in one batch;
+2. the pool is screened by a short float64 refinement (a few augmented-Lagrangian steps; the
+   surrogate's own angles cannot rank basins), and the best few distinct codes (``refine_top``)
+   go through the full exact max-min refinement (``solvers.refine.refine_tammes``) in one batch;
 3. rounds 1, 2, ...: fresh random restarts (new restart indices) plus perturbations of the best
-   code so far (basin hopping at a few scales), refined together. The search stops after
+   code so far (basin hopping at a few scales), screened and refined the same way. The search stops after
    ``max_rounds`` rounds or after ``patience`` rounds without an improvement of more than
    ``improve_tol_deg`` — a rule that never looks at the record.
 
@@ -31,7 +32,13 @@ from .compare import compare, min_angle_deg
 
 BUCKET = 8  # pad N up to a multiple of this: one compile per bucket and batch size
 PERTURB_SCALES = (0.05, 0.15, 0.3)  # perturbation sigma, in units of the current minimal angle
-HOP_SCALES = (0.05, 0.1, 0.2)  # basin hops: perturb, then a local surrogate solve
+HOP_SCALES = (0.1, 0.2, 0.3, 0.5)  # basin hops: perturb, then a local surrogate solve
+# Screening: a short float64 refinement of the whole pool. The surrogate's end point stops
+# 0.05-0.2 deg short of its basin's optimum, more than basins differ, so its angle cannot rank
+# candidates; a few augmented-Lagrangian outer steps can, at a fraction of a full refinement.
+# search defaults (shared by the records CLI and benchmarks/tammes_records.py)
+SEARCH_DEFAULTS = dict(restarts=16, max_rounds=8, patience=3, hops=128, refine_top=2)
+SCREEN_KW = dict(inner="lbfgs", max_outer=8, inner_steps=100, tol=1e-8)
 POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
 
 
@@ -157,16 +164,18 @@ def refine_batch(w: np.ndarray, N: int, **refine_kw) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # pipeline
 # ----------------------------------------------------------------------------------------------
-def search_code(d: int, N: int, *, restarts: int = 16, seed: int = 0, refine_top: int = 4, max_rounds: int = 8,
-                patience: int = 2, hops: int = 64, improve_tol_deg: float = 1e-9, bucket: int = BUCKET,
-                refine_kw: dict | None = None) -> tuple[np.ndarray, float, int]:
+def search_code(d: int, N: int, *, restarts: int = 16, seed: int = 0, refine_top: int = 2, max_rounds: int = 8,
+                patience: int = 3, hops: int = 128, improve_tol_deg: float = 1e-9, bucket: int = BUCKET,
+                refine_kw: dict | None = None, screen: dict | bool = True) -> tuple[np.ndarray, float, int]:
     """Search for a good Tammes code from random starts. Returns (points (N, d), angle deg, rounds).
 
     Round 0 refines the best ``refine_top`` distinct surrogate restarts. Every later round pools
     ``restarts`` fresh surrogate restarts (new restart indices) with ``hops`` perturbations of the
     best code so far, each solved locally by the surrogate at its final temperature (basin
-    hopping), and refines the best ``refine_top - 1`` distinct codes of the pool together with one
-    small direct perturbation of the best. Stops after ``max_rounds`` rounds or ``patience`` rounds
+    hopping). Every round screens its whole pool with a short float64 refinement (``screen``,
+    default ``SCREEN_KW``; ``screen=False`` ranks by the surrogate's angles) and fully refines
+    the best ``refine_top`` distinct codes (``refine_top - 1`` plus one small direct perturbation
+    of the best, after round 0). Stops after ``max_rounds`` rounds or ``patience`` rounds
     in a row without a gain above ``improve_tol_deg`` (never by looking at a record).
     """
     d, N = check_dim(d), check_count(N)
@@ -185,6 +194,8 @@ def search_code(d: int, N: int, *, restarts: int = 16, seed: int = 0, refine_top
             starts = perturb(best, N, hops, best_angle, rng, scales=HOP_SCALES)
             pool = np.concatenate([pool, surrogate_batch(d, N, (), seed, N_pad=N_pad, stages=1, starts=starts)])
         n_pool = refine_top if best is None or refine_top == 1 else refine_top - 1
+        if screen:
+            pool = refine_batch(pool, N, **(SCREEN_KW if screen is True else screen))
         cand = pool[pick_distinct(exact_angles(pool, N), n_pool)]
         if len(cand) < refine_top:
             cand = np.concatenate([cand, perturb(best, N, refine_top - len(cand), best_angle, rng,
@@ -253,4 +264,4 @@ def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
 
 
 __all__ = ["RecordRow", "exact_angles", "parse_range", "perturb", "pick_distinct", "refine_batch", "run_records",
-           "search_code", "solve_record", "surrogate_batch"]
+           "search_code", "solve_record", "surrogate_batch", "SEARCH_DEFAULTS", "SCREEN_KW"]
