@@ -24,6 +24,7 @@ import csv
 import inspect
 import json
 import math
+import sys
 import time
 
 import jax
@@ -122,12 +123,19 @@ def main(argv=None) -> int:
     if not cells:
         ap.error("empty table: need kmax >= dmin + 2 (or --with-simplex)")
     t0 = time.perf_counter()
+
+    def stage(msg):  # progress on stderr: each stage is one long batched call
+        print(f"[{time.perf_counter() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    stage(f"{len(cells)} cells: batched softmax-code solves")
     soft = batched_best("softmax-code", cells, a.restarts, a.seed, a.max_steps, jnp.float32)
+    stage("batched Tammes solves")
     tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32)
     t_solve = time.perf_counter() - t0
     refined = not a.no_refine
     api_refine = "refine" in inspect.signature(api.solve).parameters
     if refined:
+        stage("float64 refinement of the best restarts")
         soft_r, tam_r = refine_all("softmax-code", soft, cells), refine_all("tammes", tam, cells)
         # keep the better of raw and refined (refine already returns the better; this guards the unpadding)
         soft = [r if metrics.figures(jnp.asarray(unit(r["W"]))).rho >= metrics.figures(jnp.asarray(unit(s["W"]))).rho
