@@ -14,7 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from gnc_jax.api import make_solver, make_spec, random_points, solve_batch
-from _meta import run_meta  # noqa: E402  (benchmarks/_meta.py)
+
+from _meta import run_meta  # benchmarks/_meta.py (this script's folder is on sys.path)
 
 
 def main():

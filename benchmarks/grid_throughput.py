@@ -17,8 +17,9 @@ import time
 import numpy as np
 
 from gnc_jax import api
-from _meta import run_meta  # noqa: E402  (benchmarks/_meta.py)
 from gnc_jax.grid import bucket, expand_grid, run_grid
+
+from _meta import run_meta  # benchmarks/_meta.py (this script's folder is on sys.path)
 
 
 def make_cells(problem: str, C: str, d: str, seeds: int, restarts: int) -> list:

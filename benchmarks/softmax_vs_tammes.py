@@ -170,7 +170,7 @@ def main(argv=None) -> int:
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
                 max_steps=a.max_steps, refined=refined, api_has_refine=api_refine, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
-                                                                            __import__("sys").argv[1:]))
+                                                                            sys.argv[1:]))
     with open(a.out + ".json", "w") as f:
         json.dump({"meta": meta, "rows": rows}, f, indent=1)
     plot(rows, a.out + ".png")

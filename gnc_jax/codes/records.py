@@ -33,13 +33,15 @@ from .compare import compare, min_angle_deg
 BUCKET = 8  # pad N up to a multiple of this: one compile per bucket and batch size
 PERTURB_SCALES = (0.05, 0.15, 0.3)  # perturbation sigma, in units of the current minimal angle
 HOP_SCALES = (0.1, 0.2, 0.3, 0.5)  # basin hops: perturb, then a local surrogate solve
+POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
 # Screening: a short float64 refinement of the whole pool. The surrogate's end point stops
 # 0.05-0.2 deg short of its basin's optimum, more than basins differ, so its angle cannot rank
 # candidates; a few augmented-Lagrangian outer steps can, at a fraction of a full refinement.
-# search defaults (shared by the records CLI and benchmarks/tammes_records.py)
-SEARCH_DEFAULTS = dict(restarts=16, max_rounds=8, patience=3, hops=128, refine_top=2)
 SCREEN_KW = dict(inner="lbfgs", max_outer=8, inner_steps=100, tol=1e-8)
-POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
+# The search's defaults: the one source for search_code, solve_record, run_records, the records
+# CLI and benchmarks/tammes_records.py.
+SEARCH_DEFAULTS = dict(restarts=16, max_rounds=8, patience=3, hops=128, refine_top=2)
+_D = SEARCH_DEFAULTS
 
 
 @dataclasses.dataclass
@@ -164,12 +166,12 @@ def refine_batch(w: np.ndarray, N: int, **refine_kw) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # pipeline
 # ----------------------------------------------------------------------------------------------
-def search_code(d: int, N: int, *, restarts: int = 16, seed: int = 0, refine_top: int = 2, max_rounds: int = 8,
-                patience: int = 3, hops: int = 128, improve_tol_deg: float = 1e-9, bucket: int = BUCKET,
-                refine_kw: dict | None = None, screen: dict | bool = True) -> tuple[np.ndarray, float, int]:
+def search_code(d: int, N: int, *, restarts: int = _D["restarts"], seed: int = 0, refine_top: int = _D["refine_top"],
+                max_rounds: int = _D["max_rounds"], patience: int = _D["patience"], hops: int = _D["hops"],
+                improve_tol_deg: float = 1e-9, bucket: int = BUCKET, refine_kw: dict | None = None, screen: dict | bool = True) -> tuple[np.ndarray, float, int]:
     """Search for a good Tammes code from random starts. Returns (points (N, d), angle deg, rounds).
 
-    Round 0 refines the best ``refine_top`` distinct surrogate restarts. Every later round pools
+    Round 0 works on ``restarts`` surrogate restarts alone. Every later round pools
     ``restarts`` fresh surrogate restarts (new restart indices) with ``hops`` perturbations of the
     best code so far, each solved locally by the surrogate at its final temperature (basin
     hopping). Every round screens its whole pool with a short float64 refinement (``screen``,
@@ -212,7 +214,7 @@ def search_code(d: int, N: int, *, restarts: int = 16, seed: int = 0, refine_top
     return best[:N], best_angle, rounds
 
 
-def solve_record(d: int, N: int, restarts: int = 16, seed: int = 0, tol_deg: float = 1e-6, **search_kw) -> RecordRow:
+def solve_record(d: int, N: int, restarts: int = _D["restarts"], seed: int = 0, tol_deg: float = 1e-6, **search_kw) -> RecordRow:
     """Search (`search_code`, random starts only), then compare with the best-known record.
 
     Returns a `RecordRow`; the record is consulted only after the search has stopped.
@@ -228,7 +230,7 @@ def solve_record(d: int, N: int, restarts: int = 16, seed: int = 0, tol_deg: flo
                      seconds=seconds, points=points)
 
 
-def run_records(d: int, Ns: Iterable[int], restarts: int = 16, seed: int = 0, progress: bool | None = None,
+def run_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed: int = 0, progress: bool | None = None,
                 **kw) -> Iterator[RecordRow]:
     """Yield `solve_record(d, N, ...)` for each N; one progress line per row on stderr (default: if a TTY)."""
     Ns = [check_count(n) for n in Ns]
