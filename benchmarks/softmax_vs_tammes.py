@@ -1,8 +1,8 @@
 """Softmax code vs Tammes over a (d, K) table (SPEC §2): is rho* = delta_T^2/2 (a self-dual softmax code)?
 
 For every d in [--dmin, --dmax] and K in [d + 2, --kmax] (K <= d + 1 is the simplex, equal by theorem; add it with
---with-simplex) both problems are solved with random restarts in ONE padded, batched program per problem
-(gnc_jax.api.solve_batch, masks pad every cell to (kmax, dmax)), the best restart of each cell is refined in float64
+--with-simplex) both problems are solved with random restarts in one padded, batched program per problem and padded-shape bucket
+(gnc_jax.api.solve_batch; cells grouped by (K, d) rounded up to powers of two, as gnc_jax.grid does), the best restart of each cell is refined in float64
 (gnc_jax.solvers.refine; skipped with --no-refine), and the exact float64 figures are tabulated:
 
     rho_soft    rho(W) of the best softmax code (exact one-vs-rest distance)
@@ -13,7 +13,8 @@ For every d in [--dmin, --dmax] and K in [d + 2, --kmax] (K <= d + 1 is the simp
     rho_tammes  rho(W_T) of the Tammes code; tammes_self_dual = rho_tammes - tammes_lb
     rho_star    the closed form where one is known (regimes.regime)
 
-Cells with |gap| > --tol are flagged.  Writes CSV, JSON and a PNG next to --out (a path prefix).
+Unless --no-cross-seed, each side is also refined from the other side's best code (this run's own solves, never
+a table); the columns softmax_source / tammes_source say which start won.  Cells with |gap| > --tol are flagged.  Writes CSV, JSON and a PNG next to --out (a path prefix).
 
     python benchmarks/softmax_vs_tammes.py [--dmin 3 --dmax 5 --kmax 10 --restarts 8 --out benchmarks/softmax_vs_tammes]
 """
@@ -35,6 +36,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gnc_jax import api, metrics  # noqa: E402
+from gnc_jax.grid.engine import next_pow2  # noqa: E402
 from gnc_jax.theory import regime  # noqa: E402
 from _meta import run_meta  # noqa: E402  (benchmarks/_meta.py)
 
@@ -43,31 +45,66 @@ def cells_of(dmin: int, dmax: int, kmax: int, with_simplex: bool) -> list:
     return [(d, K) for d in range(dmin, dmax + 1) for K in range(2 if with_simplex else d + 2, kmax + 1)]
 
 
-def batched_best(problem: str, cells: list, restarts: int, seed: int, max_steps: int, dtype) -> list:
-    """Solve every (d, K) cell with ``restarts`` starts in one padded batch; return the best point of each cell
-    as dicts of unpadded float64 arrays."""
-    C_pad = max(K for _, K in cells)
-    d_pad = max(d for d, _ in cells)
-    specs, starts = [], []
-    for d, K in cells:
-        spec = api.make_spec(problem, K, d)
-        for r in range(restarts):
-            specs.append(spec)
-            starts.append(api.random_points(spec, seed, r, C_pad, d_pad, 1, dtype))
-    x0 = {k: np.stack([s[k] for s in starts]) for k in starts[0]}
+def buckets_of(cells: list) -> dict:
+    """Cell indices grouped by padded shape (C_pad, d_pad), powers of two as in gnc_jax.grid: one compiled
+    program per bucket and problem, and no cell padded beyond twice its size."""
+    out: dict = {}
+    for i, (d, K) in enumerate(cells):
+        out.setdefault((next_pow2(K, 4), next_pow2(d)), []).append(i)
+    return out
+
+
+def padded(cells: list, Ws: list, C_pad: int, d_pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit rows of each (K, d) array zero-padded to (C_pad, d_pad), and the (B, C_pad) real-row mask."""
+    W = np.zeros((len(cells), C_pad, d_pad))
+    mask = np.zeros((len(cells), C_pad))
+    for b, ((d, K), w) in enumerate(zip(cells, Ws)):
+        W[b, :K, :d] = unit(w)
+        mask[b, :K] = 1.0
+    return W, mask
+
+
+def exact_figures(cells: list, Ws: list) -> list:
+    """metrics.figures (float64 max cos and rho) of each cell's W, one masked call per bucket."""
+    out = [None] * len(cells)
+    for (C_pad, d_pad), idx in buckets_of(cells).items():
+        W, mask = padded([cells[i] for i in idx], [Ws[i] for i in idx], C_pad, d_pad)
+        f = metrics.figures(W, mask)
+        for j, i in enumerate(idx):
+            out[i] = {"max_cos": float(f.max_cos[j]), "rho": float(f.rho[j])}
+    return out
+
+
+def batched_best(problem: str, cells: list, restarts: int, seed: int, max_steps: int, dtype, stage=None) -> list:
+    """Solve every (d, K) cell with ``restarts`` starts, one batched program per padded-shape bucket; return the
+    best point of each cell (by exact float64 max cos for Tammes, rho for the softmax code) as dicts of unpadded
+    float64 arrays."""
+    out = [None] * len(cells)
     solver = api.make_solver("lbfgs", max_steps=max_steps, dtype=dtype)
-    stages = api.default_stages(specs[0].pdef, specs[0].tau)
-    res = jax.device_get(jax.block_until_ready(
-        api.solve_batch(specs, x0, solver, stages=stages, C_pad=C_pad, d_pad=d_pad, n_pad=1, dtype=dtype)))
-    out = []
-    for c, (d, K) in enumerate(cells):
-        lanes = range(c * restarts, (c + 1) * restarts)
-        pts = [{k: np.asarray(v[i], np.float64)[:K, :d] for k, v in res.x.items()} for i in lanes]
-        if problem == "tammes":
-            score = [float(metrics.figures(jnp.asarray(unit(p["W"]))).max_cos) for p in pts]
-        else:
-            score = [-float(metrics.figures(jnp.asarray(unit(p["W"]))).rho) for p in pts]
-        out.append(pts[int(np.nanargmin(score))])
+    for (C_pad, d_pad), idx in buckets_of(cells).items():
+        if stage:
+            stage(f"  {problem}: bucket (C {C_pad}, d {d_pad}), {len(idx)} cells")
+        sub = [cells[i] for i in idx]
+        specs, starts = [], []
+        for d, K in sub:
+            spec = api.make_spec(problem, K, d)
+            for r in range(restarts):
+                specs.append(spec)
+                starts.append(api.random_points(spec, seed, r, C_pad, d_pad, 1, dtype))
+        x0 = {k: np.stack([s[k] for s in starts]) for k in starts[0]}
+        stages = api.default_stages(specs[0].pdef, specs[0].tau)
+        res = jax.device_get(jax.block_until_ready(
+            api.solve_batch(specs, x0, solver, stages=stages, C_pad=C_pad, d_pad=d_pad, n_pad=1, dtype=dtype)))
+        lanes = [(c, r) for c in range(len(sub)) for r in range(restarts)]
+        W, mask = padded([sub[c] for c, _ in lanes],
+                         [np.asarray(res.x["W"][i], np.float64)[:sub[c][1], :sub[c][0]] for i, (c, _) in enumerate(lanes)],
+                         C_pad, d_pad)
+        f = metrics.figures(W, mask)
+        score = np.asarray(f.max_cos if problem == "tammes" else -f.rho).reshape(len(sub), restarts)
+        for c, i in enumerate(idx):
+            lane = c * restarts + int(np.nanargmin(score[c]))
+            d, K = cells[i]
+            out[i] = {k: np.asarray(v[lane], np.float64)[:K, :d] for k, v in res.x.items()}
     return out
 
 
@@ -76,26 +113,26 @@ def unit(W):
     return W / np.linalg.norm(W, axis=-1, keepdims=True)
 
 
-def refine_all(problem: str, pts: list, cells: list) -> list:
-    """Float64 refinement of each best point (gnc_jax.solvers.refine), one padded batch."""
+def refine_all(problem: str, pts: list, cells: list, stage=None) -> list:
+    """Float64 refinement of each best point (gnc_jax.solvers.refine), one padded batch per bucket."""
     from gnc_jax.solvers import refine as R
 
-    C_pad = max(K for _, K in cells)
-    d_pad = max(d for d, _ in cells)
-    B = len(cells)
-    W = np.zeros((B, C_pad, d_pad))
-    H = np.zeros((B, C_pad, d_pad))
-    cm = np.zeros((B, C_pad))
-    for b, ((d, K), p) in enumerate(zip(cells, pts)):
-        W[b, :K, :d] = unit(p["W"])
-        if "H" in p:
-            H[b, :K, :d] = unit(p["H"])
-        cm[b, :K] = 1
-    if problem == "tammes":
-        rr = R.refine_tammes(W, cm)
-        return [{"W": np.asarray(rr.W[b])[:K, :d]} for b, (d, K) in enumerate(cells)]
-    rr = R.refine_softmax_code(W, H, cm)
-    return [{"W": np.asarray(rr.W[b])[:K, :d], "H": np.asarray(rr.H[b])[:K, :d]} for b, (d, K) in enumerate(cells)]
+    out = [None] * len(cells)
+    for (C_pad, d_pad), idx in buckets_of(cells).items():
+        if stage:
+            stage(f"  refine {problem}: bucket (C {C_pad}, d {d_pad}), {len(idx)} cells")
+        sub = [cells[i] for i in idx]
+        W, cm = padded(sub, [pts[i]["W"] for i in idx], C_pad, d_pad)
+        if problem == "tammes":
+            rr = R.refine_tammes(W, cm)
+        else:
+            H, _ = padded(sub, [pts[i]["H"] for i in idx], C_pad, d_pad)
+            rr = R.refine_softmax_code(W, H, cm)
+        for j, (i, (d, K)) in enumerate(zip(idx, sub)):
+            out[i] = {"W": np.asarray(rr.W[j])[:K, :d]}
+            if problem != "tammes":
+                out[i]["H"] = np.asarray(rr.H[j])[:K, :d]
+    return out
 
 
 def max_cos(W) -> float:
@@ -115,6 +152,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=1000)
     ap.add_argument("--no-refine", action="store_true")
+    ap.add_argument("--no-cross-seed", dest="cross_seed", action="store_false",
+                    help="do not refine each side from the other side's best code")
     ap.add_argument("--tol", type=float, default=1e-6, help="flag |gap| above this")
     ap.add_argument("--device-label", default=None, help="device description written to the JSON")
     ap.add_argument("--out", default="benchmarks/softmax_vs_tammes")
@@ -127,48 +166,68 @@ def main(argv=None) -> int:
     def stage(msg):  # progress on stderr: each stage is one long batched call
         print(f"[{time.perf_counter() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
 
-    stage(f"{len(cells)} cells: batched softmax-code solves")
-    soft = batched_best("softmax-code", cells, a.restarts, a.seed, a.max_steps, jnp.float32)
+    stage(f"{len(cells)} cells in {len(buckets_of(cells))} padded-shape buckets: batched softmax-code solves")
+    soft = batched_best("softmax-code", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
     stage("batched Tammes solves")
-    tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32)
+    tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
     t_solve = time.perf_counter() - t0
     refined = not a.no_refine
     api_refine = "refine" in inspect.signature(api.solve).parameters
     if refined:
         stage("float64 refinement of the best restarts")
-        soft_r, tam_r = refine_all("softmax-code", soft, cells), refine_all("tammes", tam, cells)
+        soft_r, tam_r = refine_all("softmax-code", soft, cells, stage), refine_all("tammes", tam, cells, stage)
         # keep the better of raw and refined (refine already returns the better; this guards the unpadding)
-        soft = [r if metrics.figures(jnp.asarray(unit(r["W"]))).rho >= metrics.figures(jnp.asarray(unit(s["W"]))).rho
-                else s for r, s in zip(soft_r, soft)]
+        f_sr, f_s = exact_figures(cells, [p["W"] for p in soft_r]), exact_figures(cells, [p["W"] for p in soft])
+        soft = [r if fr["rho"] >= fs["rho"] else s for r, s, fr, fs in zip(soft_r, soft, f_sr, f_s)]
         tam = [r if max_cos(r["W"]) <= max_cos(s["W"]) else s for r, s in zip(tam_r, tam)]
+    soft_src, tam_src = ["own"] * len(cells), ["own"] * len(cells)
+    if a.cross_seed:
+        # each side also refines the other side's best code (this run's own solves, never a table): a softmax
+        # code started at the Tammes code has rho >= delta_T^2/2, and a Tammes code started at the softmax code
+        # reaches at least 1 - max cos of it, so a flag is left only where neither search can reach the other
+        stage("cross-seeding: refine each side from the other side's best code")
+        soft_x = refine_all("softmax-code", [{"W": t["W"], "H": t["W"]} for t in tam], cells, stage)
+        tam_x = refine_all("tammes", [{"W": p["W"]} for p in soft], cells, stage)
+        f_x, f_s = exact_figures(cells, [p["W"] for p in soft_x]), exact_figures(cells, [p["W"] for p in soft])
+        for i in range(len(cells)):
+            if f_x[i]["rho"] > f_s[i]["rho"] + 1e-13:
+                soft[i], soft_src[i] = soft_x[i], "from tammes"
+            if max_cos(tam_x[i]["W"]) < max_cos(tam[i]["W"]) - 1e-13:
+                tam[i], tam_src[i] = tam_x[i], "from softmax"
+    stage("exact figures")
+    f_soft, f_tam = exact_figures(cells, [p["W"] for p in soft]), exact_figures(cells, [p["W"] for p in tam])
     seconds = time.perf_counter() - t0
     rows = []
-    for (d, K), s, t in zip(cells, soft, tam):
-        rho_soft = float(metrics.figures(jnp.asarray(unit(s["W"]))).rho)
+    for (d, K), s, t, fs, ft, s_src, t_src in zip(cells, soft, tam, f_soft, f_tam, soft_src, tam_src):
+        rho_soft = fs["rho"]
         lb = 1.0 - max_cos(t["W"])
         reg = regime(K, d)
         gap = rho_soft - lb
-        rho_tam = float(metrics.figures(jnp.asarray(unit(t["W"]))).rho)
+        rho_tam = ft["rho"]
         rows.append(dict(d=d, K=K, regime=reg.name, rho_star=reg.rho_star, rho_soft=rho_soft, tammes_lb=lb,
                          rho_tammes=rho_tam, tammes_self_dual=rho_tam - lb,
                          tammes_angle_deg=math.degrees(math.acos(max(-1.0, min(1.0, 1.0 - lb)))), gap=gap,
-                         self_dual=rho_soft - (1.0 - max_cos(s["W"])),
+                         self_dual=rho_soft - (1.0 - max_cos(s["W"])), softmax_source=s_src, tammes_source=t_src,
                          flag="softmax>tammes" if gap > a.tol else ("softmax short" if gap < -a.tol else "")))
     print(f"{'d':>2} {'K':>3} {'regime':>14} {'rho*':>10} {'rho_soft':>12} {'dT^2/2':>12} {'gap':>10} "
           f"{'self_dual':>10} flag")
     for r in rows:
         rs = "-" if r["rho_star"] is None else f"{r['rho_star']:.8f}"
         print(f"{r['d']:>2} {r['K']:>3} {r['regime']:>14} {rs:>10} {r['rho_soft']:>12.9f} {r['tammes_lb']:>12.9f} "
-              f"{r['gap']:>10.2e} {r['self_dual']:>10.2e} {r['flag']}")
+              f"{r['gap']:>10.2e} {r['self_dual']:>10.2e} {r['flag']}"
+              f"{'' if r['softmax_source'] == 'own' else ' (softmax ' + r['softmax_source'] + ')'}"
+              f"{'' if r['tammes_source'] == 'own' else ' (tammes ' + r['tammes_source'] + ')'}")
     flagged = [r for r in rows if r["flag"]]
-    print(f"{len(rows)} cells, {len(flagged)} flagged (|gap| > {a.tol:g}); {seconds:.1f} s "
+    crossed = sum(r["softmax_source"] != "own" or r["tammes_source"] != "own" for r in rows)
+    print(f"{len(rows)} cells, {len(flagged)} flagged (|gap| > {a.tol:g}), {crossed} improved by cross-seeding; "
+          f"{seconds:.1f} s "
           f"(batched solves {t_solve:.1f} s, compile included)")
     with open(a.out + ".csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
-                max_steps=a.max_steps, refined=refined, api_has_refine=api_refine, seconds=seconds, tol=a.tol,
+                max_steps=a.max_steps, refined=refined, cross_seed=a.cross_seed, api_has_refine=api_refine, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))
     with open(a.out + ".json", "w") as f:

@@ -2,18 +2,26 @@
 
     .venv/bin/python benchmarks/tammes_records.py [--N 4:130] [--exact] [--exact-only]
         [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 8] [--patience 3] [--hops 128]
-        [--refine-top 2] [--out FILE.json]
+        [--refine-top 2] [--lockstep 1] [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
+    .venv/bin/python benchmarks/tammes_records.py --merge A.jsonl,B.jsonl [--out FILE.json]
 
-Every row is found from random starts only (``gnc_jax.codes.records.solve_record``: batched
+Every row is found from random starts only (``gnc_jax.codes.records.iter_solve_records``: batched
 surrogate -> exact float64 refinement -> restart/perturbation rounds with a record-blind stopping
 rule) and then compared with the best-known table. Prints the rows, the fraction matched within
 1e-6 deg, the worst gap, any row better than the record (re-checked in float64 from the Gram
 matrix and from the chord), and the total time; writes JSON (rows with coordinates) next to this
-file unless --out is given.
+file unless --out is given. With --rows-out each finished row is appended to a JSON-lines file at
+once and a rerun skips the rows already there; --shard I/K splits the cases between parallel workers
+(each with its own --rows-out), and --merge summarizes their files into one table and JSON.
+--lockstep K searches K consecutive N together (`gnc_jax.codes.records.search_codes`): the same search
+per N, one batch per stage over all of them; a row is written as soon as its own search stops, and its
+seconds run from the group's start. (Measured so far: slower than one N at a time, on the CPU and on
+an H100, since each batched refinement waits for its slowest lane; see RESULTS.md.)
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -25,7 +33,7 @@ import numpy as np
 
 from gnc_jax.codes.cli import format_table
 from gnc_jax.codes.constructions import FIXED_CODES
-from gnc_jax.codes.records import SEARCH_DEFAULTS as D, parse_range, solve_record
+from gnc_jax.codes.records import SEARCH_DEFAULTS as D, RecordRow, iter_solve_records, parse_range
 
 TOL_DEG = 1e-6
 
@@ -64,6 +72,79 @@ def summarize(rows) -> dict:
             "seconds": sum(r.seconds for r in rows)}
 
 
+def row_from_dict(r: dict) -> RecordRow:
+    """Inverse of ``RecordRow.to_dict(points=True)`` (extra keys are ignored)."""
+    names = [f.name for f in dataclasses.fields(RecordRow)]
+    return RecordRow(**{k: (np.asarray(r[k], np.float64) if k == "points" else r[k]) for k in names})
+
+
+def read_rows(paths) -> list[dict]:
+    """Rows of one or more JSON-lines files (one finished row per line); a torn last line (a crash
+    while writing) is skipped; a later line for the same (d, N) replaces an earlier one."""
+    out: dict = {}
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            for line in f:
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                out[(r["d"], r["N"])] = r
+    return sorted(out.values(), key=lambda r: (r["d"], r["N"]))
+
+
+def append_row(path: str, entry: dict) -> None:
+    """Append one JSON line and make it durable (flush + fsync) before the next row starts."""
+    with open(path, "a") as f:
+        f.write(json.dumps(entry) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def lockstep_groups(cases: list, size: int) -> list[list]:
+    """Consecutive cases of the same d in groups of at most ``size`` (solved together in lockstep)."""
+    if size < 1:
+        raise ValueError(f"--lockstep must be >= 1, got {size}")
+    groups: list[list] = []
+    for c in cases:
+        if groups and groups[-1][0][0] == c[0] and len(groups[-1]) < size:
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    return groups
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """'I/K' -> (I, K) with 0 <= I < K; None -> (0, 1)."""
+    if text is None:
+        return 0, 1
+    try:
+        i, k = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard: expected I/K with integers, got {text!r}") from None
+    if not 0 <= i < k:
+        raise ValueError(f"--shard: need 0 <= I < K, got {text!r}")
+    return i, k
+
+
+def report(rows: list[RecordRow], wall: float) -> dict:
+    """Print the table and the summary line(s); return the summary dict."""
+    summary = summarize(rows) | {"wall_seconds": wall}
+    print(format_table(rows))
+    frac, worst = summary["fraction_matched"], summary["worst_gap_deg"]
+    print(f"matched within {TOL_DEG:g} deg: {summary['matched']}/{summary['with_record']}"
+          f" ({'-' if frac is None else format(frac, '.3f')}); worst gap "
+          f"{'-' if worst is None else format(worst, '+.3e')} deg at d,N="
+          f"{summary['worst_row']}; better than record: {len(summary['better_than_record'])}; "
+          f"total {wall:.1f} s wall, {summary['seconds']:.1f} s summed over rows")
+    for b in summary["better_than_record"]:
+        print(f"  better: d={b['d']} N={b['N']} found {b['angle_deg']:.10f} (acos {b['acos_deg']:.10f}, "
+              f"chord {b['chord_deg']:.10f}) vs record {b['record_deg']:.10f}")
+    return summary
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--N", default="4:130", help="d=3 point counts (A:B inclusive, comma lists)")
@@ -76,35 +157,59 @@ def main(argv=None) -> int:
     ap.add_argument("--patience", type=int, default=D["patience"])
     ap.add_argument("--hops", type=int, default=D["hops"])
     ap.add_argument("--refine-top", type=int, default=D["refine_top"])
+    ap.add_argument("--lockstep", type=int, default=1,
+                    help="solve this many consecutive N of one d together, one batch per search stage (1 = one N "
+                         "at a time, best on a CPU; 16-128 on a GPU)")
+    ap.add_argument("--rows-out", default=None,
+                    help="JSON-lines file: each finished row is appended at once; rows already in it are skipped "
+                         "(resume after a crash)")
+    ap.add_argument("--shard", default=None, help="I/K: run only every K-th case from the I-th (parallel workers)")
+    ap.add_argument("--merge", default=None,
+                    help="comma list of --rows-out files: solve nothing, summarize their rows (wall = first start "
+                         "to last finish)")
+    ap.add_argument("--device-label", default=None)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "tammes_records.json"))
     args = ap.parse_args(argv)
+    from _meta import run_meta  # benchmarks/_meta.py
 
-    cases = [] if args.exact_only else [(3, n, None) for n in parse_range(args.N, "--N", lo=2)]
-    if args.exact or args.exact_only:
-        cases += exact_codes(args.exact_codes)
-    kw = dict(restarts=args.restarts, seed=args.seed, max_rounds=args.max_rounds, refine_top=args.refine_top,
-              patience=args.patience, hops=args.hops)
-    t0 = time.perf_counter()
-    rows = []
-    for k, (d, n, name) in enumerate(cases):
-        row = solve_record(d, n, **kw)
-        rows.append(row)
-        gap = "n/a" if row.gap_deg is None else f"{row.gap_deg:+.2e}"
-        print(f"[{k + 1}/{len(cases)}] d={d} N={n}{' ' + name if name else ''}: {row.angle_deg:.9f} deg, "
-              f"gap {gap}, rounds {row.rounds}, {row.seconds:.1f} s", file=sys.stderr, flush=True)
-    wall = time.perf_counter() - t0
-    summary = summarize(rows) | {"wall_seconds": wall}
-    print(format_table(rows))
-    print(f"matched within {TOL_DEG:g} deg: {summary['matched']}/{summary['with_record']}"
-          f" ({summary['fraction_matched']:.3f}); worst gap {summary['worst_gap_deg']:+.3e} deg at d,N="
-          f"{summary['worst_row']}; better than record: {len(summary['better_than_record'])}; "
-          f"total {wall:.1f} s wall")
-    for b in summary["better_than_record"]:
-        print(f"  better: d={b['d']} N={b['N']} found {b['angle_deg']:.10f} (acos {b['acos_deg']:.10f}, "
-              f"chord {b['chord_deg']:.10f}) vs record {b['record_deg']:.10f}")
     meta = {"command": " ".join(["benchmarks/tammes_records.py"] + (argv if argv is not None else sys.argv[1:])),
             "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "machine": platform.machine(),
-            "cpu_count": os.cpu_count(), **vars(args)}
+            **run_meta(args.device_label), **vars(args)}
+    if args.merge:
+        entries = read_rows(args.merge.split(","))
+        if not entries:
+            raise SystemExit(f"--merge: no rows in {args.merge}")
+        rows = [row_from_dict(e) for e in entries]
+        wall = max(e["finished_unix"] for e in entries) - min(e["started_unix"] for e in entries)
+    else:
+        cases = [] if args.exact_only else [(3, n, None) for n in parse_range(args.N, "--N", lo=2)]
+        if args.exact or args.exact_only:
+            cases += exact_codes(args.exact_codes)
+        shard, shards = parse_shard(args.shard)
+        cases = cases[shard::shards]
+        done = {(e["d"], e["N"]): e for e in read_rows([args.rows_out])} if args.rows_out else {}
+        kw = dict(restarts=args.restarts, seed=args.seed, max_rounds=args.max_rounds, refine_top=args.refine_top,
+                  patience=args.patience, hops=args.hops)
+        t0 = time.perf_counter()
+        rows = [row_from_dict(done[(d, n)]) for d, n, _ in cases if (d, n) in done]
+        todo = [c for c in cases if (c[0], c[1]) not in done]
+        names = {(d, n): name for d, n, name in todo}
+        for group in lockstep_groups(todo, args.lockstep):
+            started = time.time()
+            d = group[0][0]
+            for row in iter_solve_records(d, [n for _, n, _ in group], **kw):
+                rows.append(row)
+                if args.rows_out:
+                    append_row(args.rows_out, row.to_dict(points=True) | {"started_unix": started,
+                                                                          "finished_unix": time.time(),
+                                                                          "lockstep": len(group)})
+                name = names[(d, row.N)]
+                gap = "n/a" if row.gap_deg is None else f"{row.gap_deg:+.2e}"
+                print(f"[{len(rows)}/{len(cases)}] d={d} N={row.N}{' ' + name if name else ''}: {row.angle_deg:.9f} "
+                      f"deg, gap {gap}, rounds {row.rounds}, {row.seconds:.1f} s", file=sys.stderr, flush=True)
+        wall = time.perf_counter() - t0
+    rows.sort(key=lambda r: (r.d, r.N))
+    summary = report(rows, wall)
     with open(args.out, "w") as f:
         json.dump({"meta": meta, "summary": summary, "rows": [r.to_dict(points=True) for r in rows]}, f)
     print(f"wrote {args.out}")

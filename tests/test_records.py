@@ -11,7 +11,7 @@ from conftest import cross_polytope, icosahedron, random_rotation
 import gnc_jax
 from gnc_jax.cli import main
 from gnc_jax.codes import cell24, min_angle_deg
-from gnc_jax.codes.records import parse_range, pick_distinct, run_records, solve_record
+from gnc_jax.codes.records import parse_range, pick_distinct, run_records, search_code, search_codes, solve_record
 from gnc_jax.solvers.refine import refine_softmax_code, refine_tammes
 
 
@@ -91,6 +91,49 @@ def test_small_records_run_matches_the_table():
     assert rows[-1].congruent is not None and rows[-1].contacts >= 1
 
 
+def test_lockstep_search_is_the_single_search_batched():
+    # N = 5 (90 deg, padded rows would tie with real ones), 7 and 13 in one batch per stage
+    together = search_codes(3, [5, 7, 13], **FAST)
+    for N, (pts, angle, rounds) in zip([5, 7, 13], together):
+        alone_pts, alone_angle, alone_rounds = search_code(3, N, **FAST)
+        assert pts.shape == alone_pts.shape == (N, 3)
+        assert abs(angle - alone_angle) < 1e-7 and rounds >= 1, (N, angle, alone_angle)
+        assert abs(min_angle_deg(pts) - angle) < 1e-9
+    rows = list(run_records(3, [5, 7, 13], progress=False, lockstep=2, **FAST))
+    assert [r.N for r in rows] == [5, 7, 13] and all(r.matched for r in rows)
+    with pytest.raises(ValueError, match="lockstep"):
+        next(run_records(3, [5], lockstep=0))
+
+
+def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, monkeypatch):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "tammes_records.py"
+    monkeypatch.syspath_prepend(str(path.parent))  # the script imports benchmarks/_meta.py
+    spec = importlib.util.spec_from_file_location("tammes_records_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows_file = tmp_path / "rows.jsonl"
+    row = solve_record(3, 4, **FAST)
+    bench.append_row(str(rows_file), row.to_dict(points=True) | {"started_unix": 1.0, "finished_unix": 2.0})
+    with open(rows_file, "a") as f:
+        f.write('{"d": 3, "N": 5, "angle')  # a crash in the middle of a write
+    back = bench.read_rows([str(rows_file)])
+    assert [(r["d"], r["N"]) for r in back] == [(3, 4)]
+    again = bench.row_from_dict(back[0])
+    assert again.angle_deg == row.angle_deg and np.array_equal(again.points, row.points)
+    assert bench.lockstep_groups([(3, 4, None), (3, 5, None), (4, 10, "x"), (4, 24, "y")], 3) == [
+        [(3, 4, None), (3, 5, None)], [(4, 10, "x"), (4, 24, "y")]]
+    assert bench.parse_shard("1/4") == (1, 4)
+    with pytest.raises(ValueError, match="--shard"):
+        bench.parse_shard("4/4")
+    out = tmp_path / "merged.json"
+    assert bench.main(["--merge", str(rows_file), "--out", str(out)]) == 0
+    merged = json.loads(out.read_text())
+    assert merged["summary"]["matched"] == 1 and merged["summary"]["wall_seconds"] == 1.0
+
+
 @pytest.mark.slow
 def test_records_d3_4_to_14_match_the_table():
     for r in run_records(3, range(4, 15), progress=False):
@@ -134,6 +177,7 @@ def test_cli_records_json_shape(tmp_path, capsys):
     (["records", "--d", "3", "--N", "4:x"], "--N"),
     (["records", "--d", "0", "--N", "4"], "--d"),
     (["records", "--d", "3", "--N", "4", "--restarts", "0"], "--restarts"),
+    (["records", "--d", "3", "--N", "4", "--lockstep", "0"], "--lockstep"),
     (["records", "--d", "3", "--N", "4", "--out", "/nonexistent/dir/x.json"], "--out"),
     (["compare", "/nonexistent/file.npz"], "FILE"),
 ])

@@ -1,7 +1,7 @@
 """Subcommands ``gnc-jax compare`` and ``gnc-jax records`` (registered by ``gnc_jax.cli``).
 
     gnc-jax compare FILE.npz [--key W] [--json]
-    gnc-jax records --d 3 --N 4:130 [--restarts K] [--seed S] [--max-rounds R] [--json] [--out rows.json]
+    gnc-jax records --d 3 --N 4:130 [--restarts K] [--seed S] [--max-rounds R] [--lockstep L] [--json] [--out rows.json]
 
 Bad input raises ValueError naming the argument (the main CLI turns it into exit status 2)
 before anything is compiled.
@@ -93,12 +93,13 @@ def _cmd_records(args) -> int:
     refine_top = _positive("--refine-top", args.refine_top)
     patience = _positive("--patience", args.patience)
     hops = _positive("--hops", args.hops, 0)
+    lockstep = _positive("--lockstep", args.lockstep)
     if args.out:
         parent = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(parent):
             raise ValueError(f"--out: directory {parent!r} does not exist")
     rows = list(run_records(d, Ns, restarts=restarts, seed=seed, max_rounds=max_rounds, refine_top=refine_top,
-                           patience=patience, hops=hops))
+                           patience=patience, hops=hops, lockstep=lockstep))
     dicts = [r.to_dict() for r in rows]
     if args.out:
         with open(args.out, "w") as f:
@@ -136,6 +137,9 @@ def register(sub) -> None:
     r.add_argument("--hops", type=int, default=D["hops"], help=f"perturbations of the best per round (default {D['hops']})")
     r.add_argument("--refine-top", type=int, default=D["refine_top"],
                    help=f"codes fully refined per round, after screening the pool (default {D['refine_top']})")
+    r.add_argument("--lockstep", type=int, default=1,
+                   help="search this many consecutive N together, one batch per stage (default 1; larger groups were "
+                        "slower in the one GPU test so far, see benchmarks/RESULTS.md)")
     r.add_argument("--json", action="store_true", help="print the rows as one JSON list")
     r.add_argument("--out", default=None, help="write the rows with coordinates to this JSON file")
     r.set_defaults(func=_cmd_records)

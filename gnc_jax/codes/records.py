@@ -15,7 +15,9 @@ against the best-known record with `compare`:
    ``max_rounds`` rounds or after ``patience`` rounds without an improvement of more than
    ``improve_tol_deg`` — a rule that never looks at the record.
 
-`run_records(d, Ns)` yields one `RecordRow` per N (progress on stderr when it is a TTY).
+`search_codes(d, Ns)` runs the same search for several N in lockstep, one batch per stage over all of
+them; `run_records(d, Ns, lockstep=k)` yields one `RecordRow` per N
+(progress on stderr when it is a TTY).
 """
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ class RecordRow:
     status: the record's status (None when no record is known); matched: |gap| <= tol_deg;
     congruent: name of a known code congruent to the result, else None; contacts: pairs at the
     minimal angle; rounds: search rounds used; seconds: wall time of the search (compiles
-    included); points: (N, d) float64 unit rows.
+    included; in a lockstep group, from the group's start to this N's stop); points: (N, d) float64 unit rows.
     """
 
     d: int
@@ -84,32 +86,41 @@ def padded_size(N: int, bucket: int = BUCKET) -> int:
     return int(math.ceil(N / bucket) * bucket)
 
 
-def surrogate_batch(d: int, N: int, restart_ids: Iterable[int], seed: int, *, N_pad: int | None = None,
-                    max_steps: int = 1000, stages: int | None = None, starts: np.ndarray | None = None) -> np.ndarray:
-    """Batched surrogate Tammes solve (float32, api defaults) from random starts ``restart_ids``
-    (``api.random_points``) or from explicit ``starts`` (R, N_pad, d), e.g. perturbations of a code
-    found earlier. ``stages``: continuation stages (default 6, from tau 0.03; 1 = a local solve
-    at the final tau). Returns W (R, N_pad, d) float64 with rows >= N zero.
+def random_starts(d: int, N: int, restart_ids: Iterable[int], seed: int, N_pad: int) -> np.ndarray:
+    """Gaussian starts of restarts ``restart_ids`` (``api.random_points``), zero-padded to N_pad rows.
+    Returns (R, N_pad, d) float32."""
+    from .. import api
+
+    spec = api.make_spec("tammes", N, d)
+    pts = [api.random_points(spec, seed, r, N_pad, d, 1, np.float32)["W"] for r in restart_ids]
+    return np.stack(pts) if pts else np.zeros((0, N_pad, d), np.float32)
+
+
+def surrogate_batch(d: int, Ns, starts: np.ndarray, *, max_steps: int = 1000, stages: int | None = None) -> np.ndarray:
+    """Batched surrogate Tammes solve (float32, api defaults) of codes with ``Ns`` (int or (B,)) real
+    points from ``starts`` (B, N_pad, d): random starts or perturbations of codes found earlier.
+    ``stages``: continuation stages (default 6, from tau 0.03; 1 = a local solve at the final tau).
+    Returns W (B, N_pad, d) float64 unit rows, rows >= N zero.
     """
     import jax
 
     from .. import api
     from ..problems import default_stages
 
-    N_pad = N if N_pad is None else N_pad
-    spec = api.make_spec("tammes", N, d)
-    if starts is None:
-        pts = [api.random_points(spec, seed, r, N_pad, d, 1, np.float32) for r in restart_ids]
-        x0 = {k: np.stack([s[k] for s in pts]) for k in pts[0]}
-    else:
-        x0 = {"W": np.asarray(starts, np.float32)}
-    R = len(x0["W"])
+    starts = np.asarray(starts, np.float32)
+    B, N_pad = starts.shape[:2]
+    Ns = np.broadcast_to(np.asarray(Ns, int), (B,))
+    specs = [api.make_spec("tammes", int(n), d) for n in Ns]
     solver = api.make_solver("lbfgs", max_steps=max_steps)
-    stages = default_stages(spec.pdef, spec.tau) if stages is None else stages
-    res = api.solve_batch([spec] * R, x0, solver, stages=stages, C_pad=N_pad, d_pad=d, n_pad=1)
+    stages = default_stages(specs[0].pdef, specs[0].tau) if stages is None else stages
+    res = api.solve_batch(specs, {"W": starts}, solver, stages=stages, C_pad=N_pad, d_pad=d, n_pad=1)
     w = np.asarray(jax.device_get(res.x["W"]), np.float64)
-    w[:, N:] = 0.0
-    return normalize_rows(w)
+    return normalize_rows(w * row_masks(Ns, N_pad)[..., None])
+
+
+def row_masks(Ns, N_pad: int) -> np.ndarray:
+    """(B,) real-row counts -> (B, N_pad) 0/1 masks."""
+    return (np.arange(N_pad)[None, :] < np.asarray(Ns, int).reshape(-1, 1)).astype(np.float64)
 
 
 def normalize_rows(w: np.ndarray) -> np.ndarray:
@@ -154,74 +165,132 @@ def perturb(best: np.ndarray, N: int, count: int, angle_deg: float, rng: np.rand
     return normalize_rows(out)
 
 
-def refine_batch(w: np.ndarray, N: int, **refine_kw) -> np.ndarray:
-    """Exact float64 refinement of a batch (B, N_pad, d) with rows >= N masked; returns refined W."""
+def refine_batch(w: np.ndarray, Ns, **refine_kw) -> np.ndarray:
+    """Exact float64 refinement of a batch (B, N_pad, d) with rows >= N masked (``Ns``: int or (B,));
+    returns refined W."""
     from ..solvers.refine import refine_tammes
 
-    mask = np.zeros(w.shape[:2])
-    mask[:, :N] = 1.0
+    mask = row_masks(np.broadcast_to(np.asarray(Ns, int), w.shape[:1]), w.shape[1])
     return normalize_rows(np.asarray(refine_tammes(w, mask, **refine_kw).W))
 
 
 # ----------------------------------------------------------------------------------------------
 # pipeline
 # ----------------------------------------------------------------------------------------------
-def search_code(d: int, N: int, *, restarts: int = _D["restarts"], seed: int = 0, refine_top: int = _D["refine_top"],
-                max_rounds: int = _D["max_rounds"], patience: int = _D["patience"], hops: int = _D["hops"],
-                improve_tol_deg: float = 1e-9, bucket: int = BUCKET, refine_kw: dict | None = None, screen: dict | bool = True) -> tuple[np.ndarray, float, int]:
-    """Search for a good Tammes code from random starts. Returns (points (N, d), angle deg, rounds).
+def _check_search(restarts, refine_top, max_rounds, patience, hops, seed) -> None:
+    for name, v, lo in (("restarts", restarts, 1), ("refine_top", refine_top, 1), ("max_rounds", max_rounds, 1),
+                        ("patience", patience, 1), ("hops", hops, 0), ("seed", seed, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
 
-    Round 0 works on ``restarts`` surrogate restarts alone. Every later round pools
+
+def _pad_slots(groups: list[np.ndarray]) -> np.ndarray:
+    """Concatenate per-N blocks of equal length, repeating the first block up to a power-of-two count
+    of blocks (so a shrinking set of active N compiles only a few batch shapes)."""
+    n = len(groups)
+    return np.concatenate(groups + [groups[0]] * ((1 << (n - 1).bit_length()) - n))
+
+
+@dataclasses.dataclass(eq=False)
+class _SearchState:
+    index: int  # position in the caller's Ns
+    N: int
+    rng: np.random.Generator
+    best: np.ndarray | None = None
+    best_angle: float = -math.inf
+    stale: int = 0
+    rounds: int = 0
+    done: bool = False
+
+
+def search_codes(d: int, Ns: Iterable[int], **search_kw) -> list[tuple[np.ndarray, float, int]]:
+    """`iter_search_codes` collected in the order of ``Ns``: per N (points (N, d), angle deg, rounds)."""
+    Ns = list(Ns)
+    out: list = [None] * len(Ns)
+    for i, found in iter_search_codes(d, Ns, **search_kw):
+        out[i] = found
+    return out
+
+
+def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts"], seed: int = 0,
+                      refine_top: int = _D["refine_top"], max_rounds: int = _D["max_rounds"],
+                      patience: int = _D["patience"], hops: int = _D["hops"], improve_tol_deg: float = 1e-9,
+                      bucket: int = BUCKET, refine_kw: dict | None = None, screen: dict | bool = True,
+                      ) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
+    """Search good Tammes codes for several N at once, from random starts. Yields
+    (index into Ns, (points (N, d), angle deg, rounds)) as soon as each N's search stops.
+
+    Every N runs the same search as alone (`search_code`: same random restarts, same perturbations),
+    but the N advance in lockstep and each stage is one batch over all active N (padded to the
+    largest N's bucket): few large programs instead of many small ones. Each batched refinement
+    runs until its slowest lane stops, so a group is not faster than its members one by one on the
+    CPU, nor was it on an H100 with 15 N per group (benchmarks/RESULTS.md). Round 0 works on ``restarts`` surrogate restarts alone. Every later round pools
     ``restarts`` fresh surrogate restarts (new restart indices) with ``hops`` perturbations of the
     best code so far, each solved locally by the surrogate at its final temperature (basin
     hopping). Every round screens its whole pool with a short float64 refinement (``screen``,
     default ``SCREEN_KW``; ``screen=False`` ranks by the surrogate's angles) and fully refines
     the best ``refine_top`` distinct codes (``refine_top - 1`` plus one small direct perturbation
-    of the best, after round 0). Stops after ``max_rounds`` rounds or ``patience`` rounds
+    of the best, after round 0). An N stops after ``max_rounds`` rounds or ``patience`` rounds
     in a row without a gain above ``improve_tol_deg`` (never by looking at a record).
     """
-    d, N = check_dim(d), check_count(N)
-    for name, v, lo in (("restarts", restarts, 1), ("refine_top", refine_top, 1), ("max_rounds", max_rounds, 1),
-                        ("patience", patience, 1), ("hops", hops, 0), ("seed", seed, 0)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    d = check_dim(d)
+    Ns = [check_count(n) for n in Ns]
+    if not Ns:
+        raise ValueError("Ns must name at least one point count")
+    _check_search(restarts, refine_top, max_rounds, patience, hops, seed)
     refine_kw = dict(refine_kw or {})
-    N_pad = padded_size(N, bucket)
-    rng = np.random.default_rng([seed, d, N, 7])
-    best, best_angle, stale, rounds = None, -math.inf, 0, 0
+    N_pad = padded_size(max(Ns), bucket)
+    states = [_SearchState(index=i, N=N, rng=np.random.default_rng([seed, d, N, 7])) for i, N in enumerate(Ns)]
     for rnd in range(max_rounds):
-        rounds = rnd + 1
-        pool = surrogate_batch(d, N, range(rnd * restarts, (rnd + 1) * restarts), seed, N_pad=N_pad)
-        if best is not None and hops > 0:
-            starts = perturb(best, N, hops, best_angle, rng, scales=HOP_SCALES)
-            pool = np.concatenate([pool, surrogate_batch(d, N, (), seed, N_pad=N_pad, stages=1, starts=starts)])
-        n_pool = refine_top if best is None or refine_top == 1 else refine_top - 1
-        if screen:
-            pool = refine_batch(pool, N, **(SCREEN_KW if screen is True else screen))
-        cand = pool[pick_distinct(exact_angles(pool, N), n_pool)]
-        if len(cand) < refine_top:
-            cand = np.concatenate([cand, perturb(best, N, refine_top - len(cand), best_angle, rng,
-                                                 scales=POLISH_SCALES)])
-        refined = refine_batch(cand, N, **refine_kw)
-        angles = exact_angles(refined, N)
-        i = int(np.nanargmax(angles))
-        gain = angles[i] - best_angle
-        if gain > 0:
-            best, best_angle = refined[i], float(angles[i])
-        stale = 0 if gain > improve_tol_deg else stale + 1
-        if stale >= patience:
+        active = [st for st in states if not st.done]
+        if not active:
             break
-    return best[:N], best_angle, rounds
+        ns = np.asarray([st.N for st in active])
+        # 1. pools: fresh restarts (continuation) and basin hops from the best (one local stage)
+        fresh = surrogate_batch(d, _pad_slots([np.full(restarts, n) for n in ns]), _pad_slots(
+            [random_starts(d, st.N, range(rnd * restarts, (rnd + 1) * restarts), seed, N_pad) for st in active]))
+        pools = [fresh[i * restarts:(i + 1) * restarts] for i in range(len(active))]
+        if rnd > 0 and hops > 0:
+            starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=HOP_SCALES) for st in active]
+            hopped = surrogate_batch(d, _pad_slots([np.full(hops, n) for n in ns]), _pad_slots(starts), stages=1)
+            pools = [np.concatenate([p, hopped[i * hops:(i + 1) * hops]]) for i, p in enumerate(pools)]
+        # 2. screening by a short exact refinement, then the best distinct candidates per N
+        size = len(pools[0])
+        if screen:
+            screened = refine_batch(_pad_slots(pools), _pad_slots([np.full(size, n) for n in ns]),
+                                    **(SCREEN_KW if screen is True else screen))
+            pools = [screened[i * size:(i + 1) * size] for i in range(len(active))]
+        n_pool = refine_top if rnd == 0 or refine_top == 1 else refine_top - 1
+        cands = []
+        for st, pool in zip(active, pools):
+            cand = pool[pick_distinct(exact_angles(pool, st.N), n_pool)]
+            if len(cand) < refine_top:
+                cand = np.concatenate([cand, perturb(st.best, st.N, refine_top - len(cand), st.best_angle, st.rng,
+                                                     scales=POLISH_SCALES)])
+            cands.append(cand)
+        # 3. full refinement of every candidate in one batch; per-N bookkeeping
+        refined = refine_batch(_pad_slots(cands), _pad_slots([np.full(refine_top, n) for n in ns]), **refine_kw)
+        for i, st in enumerate(active):
+            mine = refined[i * refine_top:(i + 1) * refine_top]
+            angles = exact_angles(mine, st.N)
+            j = int(np.nanargmax(angles))
+            gain = angles[j] - st.best_angle
+            if gain > 0:
+                st.best, st.best_angle = mine[j], float(angles[j])
+            st.rounds = rnd + 1
+            st.stale = 0 if gain > improve_tol_deg else st.stale + 1
+            st.done = st.stale >= patience or st.rounds == max_rounds
+            if st.done:
+                yield st.index, (st.best[:st.N], st.best_angle, st.rounds)
 
 
-def solve_record(d: int, N: int, restarts: int = _D["restarts"], seed: int = 0, tol_deg: float = 1e-6, **search_kw) -> RecordRow:
-    """Search (`search_code`, random starts only), then compare with the best-known record.
+def search_code(d: int, N: int, **search_kw) -> tuple[np.ndarray, float, int]:
+    """`search_codes` for one N. Returns (points (N, d), angle deg, rounds)."""
+    return search_codes(d, [N], **search_kw)[0]
 
-    Returns a `RecordRow`; the record is consulted only after the search has stopped.
-    """
-    t0 = time.perf_counter()
-    points, _, rounds = search_code(d, N, restarts=restarts, seed=seed, **search_kw)
-    seconds = time.perf_counter() - t0
+
+def record_row(d: int, N: int, points: np.ndarray, rounds: int, seconds: float, tol_deg: float = 1e-6) -> RecordRow:
+    """Compare a found code with the best-known record and pack the `RecordRow`."""
     c = compare(points, tol_deg=tol_deg)
     rec = c.record
     return RecordRow(d=d, N=N, angle_deg=c.min_angle_deg, record_deg=None if rec is None else rec.min_angle_deg,
@@ -230,18 +299,52 @@ def solve_record(d: int, N: int, restarts: int = _D["restarts"], seed: int = 0, 
                      seconds=seconds, points=points)
 
 
-def run_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed: int = 0, progress: bool | None = None,
-                **kw) -> Iterator[RecordRow]:
-    """Yield `solve_record(d, N, ...)` for each N; one progress line per row on stderr (default: if a TTY)."""
+def solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed: int = 0, tol_deg: float = 1e-6,
+                  **search_kw) -> list[RecordRow]:
+    """Search all ``Ns`` in lockstep (`search_codes`, random starts only), then compare each with its
+    record. Rows in the order of ``Ns``."""
     Ns = [check_count(n) for n in Ns]
+    return sorted(iter_solve_records(d, Ns, restarts=restarts, seed=seed, tol_deg=tol_deg, **search_kw),
+                  key=lambda r: Ns.index(r.N))
+
+
+def iter_solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed: int = 0,
+                       tol_deg: float = 1e-6, **search_kw) -> Iterator[RecordRow]:
+    """`solve_records`, yielding each row as soon as its N's search stops (lockstep order, not Ns's).
+    A row's ``seconds`` run from the start of the group's search to the stop of its own."""
+    Ns = [check_count(n) for n in Ns]
+    t0 = time.perf_counter()
+    for i, (pts, _, rounds) in iter_search_codes(d, Ns, restarts=restarts, seed=seed, **search_kw):
+        yield record_row(d, Ns[i], pts, rounds, time.perf_counter() - t0, tol_deg)
+
+
+def solve_record(d: int, N: int, restarts: int = _D["restarts"], seed: int = 0, tol_deg: float = 1e-6,
+                 **search_kw) -> RecordRow:
+    """Search (`search_code`, random starts only), then compare with the best-known record.
+
+    Returns a `RecordRow`; the record is consulted only after the search has stopped.
+    """
+    return solve_records(d, [N], restarts=restarts, seed=seed, tol_deg=tol_deg, **search_kw)[0]
+
+
+def run_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed: int = 0, progress: bool | None = None,
+                lockstep: int = 1, **kw) -> Iterator[RecordRow]:
+    """Yield a `RecordRow` for each N, solving ``lockstep`` consecutive N at a time in one batched
+    search (`solve_records`; 1 = one N at a time, best on a CPU; larger groups suit a GPU).
+    One progress line per row on stderr (default: if a TTY)."""
+    Ns = [check_count(n) for n in Ns]
+    if isinstance(lockstep, bool) or not isinstance(lockstep, (int, np.integer)) or lockstep < 1:
+        raise ValueError(f"lockstep must be an integer >= 1, got {lockstep!r}")
     progress = sys.stderr.isatty() if progress is None else progress
-    for i, N in enumerate(Ns):
-        row = solve_record(d, N, restarts=restarts, seed=seed, **kw)
-        if progress:
-            gap = "n/a" if row.gap_deg is None else f"{row.gap_deg:+.2e}"
-            print(f"[{i + 1}/{len(Ns)}] d={d} N={N}: {row.angle_deg:.7f} deg, gap {gap}, {row.seconds:.1f} s",
-                  file=sys.stderr, flush=True)
-        yield row
+    done = 0
+    for g in range(0, len(Ns), lockstep):
+        for row in iter_solve_records(d, Ns[g:g + lockstep], restarts=restarts, seed=seed, **kw):
+            done += 1
+            if progress:
+                gap = "n/a" if row.gap_deg is None else f"{row.gap_deg:+.2e}"
+                print(f"[{done}/{len(Ns)}] d={d} N={row.N}: {row.angle_deg:.7f} deg, gap {gap}, {row.seconds:.1f} s",
+                      file=sys.stderr, flush=True)
+            yield row
 
 
 def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
@@ -265,5 +368,6 @@ def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
     return sorted(out)
 
 
-__all__ = ["RecordRow", "exact_angles", "parse_range", "perturb", "pick_distinct", "refine_batch", "run_records",
-           "search_code", "solve_record", "surrogate_batch", "SEARCH_DEFAULTS", "SCREEN_KW"]
+__all__ = ["RecordRow", "exact_angles", "iter_search_codes", "iter_solve_records", "parse_range", "perturb", "pick_distinct", "random_starts", "record_row",
+           "refine_batch", "row_masks", "run_records", "search_code", "search_codes", "solve_record", "solve_records",
+           "surrogate_batch", "SEARCH_DEFAULTS", "SCREEN_KW"]

@@ -160,14 +160,15 @@ def expand_grid(problem: str, C, d, tau=None, n=1, restarts: int = 8, seed: int 
     return cells
 
 
-def _next_pow2(x: int, lo: int = 1) -> int:
+def next_pow2(x: int, lo: int = 1) -> int:
+    """Smallest power of two >= x, at least lo (the grid's bucket sizes)."""
     return max(lo, 1 << max(0, int(x) - 1).bit_length())
 
 
 def padded_shape(cell: Cell) -> tuple[int, int, int]:
     """(C_pad, d_pad, n_pad) of a cell's bucket."""
-    n_pad = _next_pow2(cell.n) if cell.spec.pdef.uses_n else 1
-    return _next_pow2(cell.C, 4), _next_pow2(cell.d), n_pad
+    n_pad = next_pow2(cell.n) if cell.spec.pdef.uses_n else 1
+    return next_pow2(cell.C, 4), next_pow2(cell.d), n_pad
 
 
 def bucket(cells: Iterable[Cell]) -> dict[tuple, list[Cell]]:
