@@ -148,6 +148,10 @@ def main(argv=None) -> int:
     ap.add_argument("--dmax", type=int, default=5, help="largest d (the study goes to 8; default small for CPU)")
     ap.add_argument("--kmax", type=int, default=10, help="largest K")
     ap.add_argument("--with-simplex", action="store_true", help="include K <= d + 1")
+    ap.add_argument("--cells", default=None, help="only these cells, as d:K,d:K (instead of the d and K ranges)")
+    ap.add_argument("--tammes-search", choices=("batched", "records"), default="batched",
+                    help="Tammes side: the batched restarts (default) or the record search of gnc_jax.codes.records "
+                         "(random starts, basin hopping, exact refinement; one cell at a time, slower)")
     ap.add_argument("--restarts", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=1000)
@@ -158,7 +162,8 @@ def main(argv=None) -> int:
     ap.add_argument("--device-label", default=None, help="device description written to the JSON")
     ap.add_argument("--out", default="benchmarks/softmax_vs_tammes")
     a = ap.parse_args(argv)
-    cells = cells_of(a.dmin, a.dmax, a.kmax, a.with_simplex)
+    cells = cells_of(a.dmin, a.dmax, a.kmax, a.with_simplex) if a.cells is None else [
+        tuple(int(v) for v in item.split(":")) for item in a.cells.split(",")]
     if not cells:
         ap.error("empty table: need kmax >= dmin + 2 (or --with-simplex)")
     t0 = time.perf_counter()
@@ -169,7 +174,12 @@ def main(argv=None) -> int:
     stage(f"{len(cells)} cells in {len(buckets_of(cells))} padded-shape buckets: batched softmax-code solves")
     soft = batched_best("softmax-code", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
     stage("batched Tammes solves")
-    tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
+    if a.tammes_search == "records":
+        from gnc_jax.codes.records import search_code
+
+        tam = [{"W": search_code(d, K, seed=a.seed)[0]} for d, K in cells]
+    else:
+        tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
     t_solve = time.perf_counter() - t0
     refined = not a.no_refine
     api_refine = "refine" in inspect.signature(api.solve).parameters
@@ -182,18 +192,20 @@ def main(argv=None) -> int:
         tam = [r if max_cos(r["W"]) <= max_cos(s["W"]) else s for r, s in zip(tam_r, tam)]
     soft_src, tam_src = ["own"] * len(cells), ["own"] * len(cells)
     if a.cross_seed:
-        # each side also refines the other side's best code (this run's own solves, never a table): a softmax
-        # code started at the Tammes code has rho >= delta_T^2/2, and a Tammes code started at the softmax code
-        # reaches at least 1 - max cos of it, so a flag is left only where neither search can reach the other
+        # each side also refines the other side's best code (this run's own solves, never a table), Tammes first:
+        # a Tammes code started at the softmax code reaches at least 1 - max cos of it, and a softmax code started
+        # at that (final) Tammes code keeps rho >= its margin delta_T^2/2 (refine returns the better of input and
+        # result), so gap >= 0 up to rounding and a flag is left only where a softmax code beats the Tammes bound
         stage("cross-seeding: refine each side from the other side's best code")
-        soft_x = refine_all("softmax-code", [{"W": t["W"], "H": t["W"]} for t in tam], cells, stage)
         tam_x = refine_all("tammes", [{"W": p["W"]} for p in soft], cells, stage)
+        for i in range(len(cells)):
+            if max_cos(tam_x[i]["W"]) < max_cos(tam[i]["W"]) - 1e-13:
+                tam[i], tam_src[i] = tam_x[i], "from softmax"
+        soft_x = refine_all("softmax-code", [{"W": t["W"], "H": t["W"]} for t in tam], cells, stage)
         f_x, f_s = exact_figures(cells, [p["W"] for p in soft_x]), exact_figures(cells, [p["W"] for p in soft])
         for i in range(len(cells)):
             if f_x[i]["rho"] > f_s[i]["rho"] + 1e-13:
                 soft[i], soft_src[i] = soft_x[i], "from tammes"
-            if max_cos(tam_x[i]["W"]) < max_cos(tam[i]["W"]) - 1e-13:
-                tam[i], tam_src[i] = tam_x[i], "from softmax"
     stage("exact figures")
     f_soft, f_tam = exact_figures(cells, [p["W"] for p in soft]), exact_figures(cells, [p["W"] for p in tam])
     seconds = time.perf_counter() - t0
@@ -227,7 +239,7 @@ def main(argv=None) -> int:
         w.writeheader()
         w.writerows(rows)
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
-                max_steps=a.max_steps, refined=refined, cross_seed=a.cross_seed, api_has_refine=api_refine, seconds=seconds, tol=a.tol,
+                max_steps=a.max_steps, refined=refined, cross_seed=a.cross_seed, tammes_search=a.tammes_search, api_has_refine=api_refine, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))
     with open(a.out + ".json", "w") as f:
