@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gnc_jax.api import make_solver, make_spec, random_points, solve_batch
+from gnc_jax.api import make_solver, make_spec, random_batch, solve_batch
 
 from _meta import run_meta  # benchmarks/_meta.py (this script's folder is on sys.path)
 
@@ -30,8 +30,7 @@ def main():
     spec = make_spec(a.problem, a.C, a.d, a.tau)
     solver = make_solver("lbfgs")
     stages = 6 if spec.pdef.surrogate else 1
-    starts = [random_points(spec, 0, r, a.C, a.d, 1, jnp.float32) for r in range(a.restarts)]
-    x0 = {k: np.stack([s[k] for s in starts]) for k in starts[0]}
+    x0 = random_batch([(spec, 0, r) for r in range(a.restarts)], a.C, a.d, 1, jnp.float32)
     kw = dict(stages=stages, C_pad=a.C, d_pad=a.d, n_pad=1)
 
     def batched():

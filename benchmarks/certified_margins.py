@@ -47,8 +47,7 @@ def search_plain(d: int, K: int, restarts: int, seed: int, max_steps: int):
     from gnc_jax.theory import margin_value
 
     spec = api.make_spec("softmax-code", K, d)
-    pts = [api.random_points(spec, seed, r, K, d, 1, np.float32) for r in range(restarts)]
-    x0 = {k: np.stack([p[k] for p in pts]) for k in pts[0]}
+    x0 = api.random_batch([(spec, seed, r) for r in range(restarts)], K, d, 1, np.float32)
     solver = api.make_solver("lbfgs", max_steps=max_steps)
     res = api.solve_batch([spec] * restarts, x0, solver, stages=default_stages(spec.pdef, spec.tau),
                           C_pad=K, d_pad=d, n_pad=1)

@@ -85,13 +85,8 @@ def batched_best(problem: str, cells: list, restarts: int, seed: int, max_steps:
         if stage:
             stage(f"  {problem}: bucket (C {C_pad}, d {d_pad}), {len(idx)} cells")
         sub = [cells[i] for i in idx]
-        specs, starts = [], []
-        for d, K in sub:
-            spec = api.make_spec(problem, K, d)
-            for r in range(restarts):
-                specs.append(spec)
-                starts.append(api.random_points(spec, seed, r, C_pad, d_pad, 1, dtype))
-        x0 = {k: np.stack([s[k] for s in starts]) for k in starts[0]}
+        specs = [api.make_spec(problem, K, d) for d, K in sub for _ in range(restarts)]
+        x0 = api.random_batch([(spec, seed, i % restarts) for i, spec in enumerate(specs)], C_pad, d_pad, 1, dtype)
         stages = api.default_stages(specs[0].pdef, specs[0].tau)
         res = jax.device_get(jax.block_until_ready(
             api.solve_batch(specs, x0, solver, stages=stages, C_pad=C_pad, d_pad=d_pad, n_pad=1, dtype=dtype)))

@@ -21,7 +21,6 @@ an H100, since each batched refinement waits for its slowest lane; see RESULTS.m
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -70,12 +69,6 @@ def summarize(rows) -> dict:
             "better_than_record": [{"d": r.d, "N": r.N, "angle_deg": r.angle_deg, "record_deg": r.record_deg,
                                     **recheck(r.points)} for r in known if r.gap_deg < -TOL_DEG],
             "seconds": sum(r.seconds for r in rows)}
-
-
-def row_from_dict(r: dict) -> RecordRow:
-    """Inverse of ``RecordRow.to_dict(points=True)`` (extra keys are ignored)."""
-    names = [f.name for f in dataclasses.fields(RecordRow)]
-    return RecordRow(**{k: (np.asarray(r[k], np.float64) if k == "points" else r[k]) for k in names})
 
 
 def read_rows(paths) -> list[dict]:
@@ -159,7 +152,7 @@ def main(argv=None) -> int:
     ap.add_argument("--refine-top", type=int, default=D["refine_top"])
     ap.add_argument("--lockstep", type=int, default=1,
                     help="solve this many consecutive N of one d together, one batch per search stage (1 = one N "
-                         "at a time, best on a CPU; 16-128 on a GPU)")
+                         "at a time; groups of 15 were slower on an H100, see RESULTS.md)")
     ap.add_argument("--rows-out", default=None,
                     help="JSON-lines file: each finished row is appended at once; rows already in it are skipped "
                          "(resume after a crash)")
@@ -179,7 +172,7 @@ def main(argv=None) -> int:
         entries = read_rows(args.merge.split(","))
         if not entries:
             raise SystemExit(f"--merge: no rows in {args.merge}")
-        rows = [row_from_dict(e) for e in entries]
+        rows = [RecordRow.from_dict(e) for e in entries]
         wall = max(e["finished_unix"] for e in entries) - min(e["started_unix"] for e in entries)
     else:
         cases = [] if args.exact_only else [(3, n, None) for n in parse_range(args.N, "--N", lo=2)]
@@ -191,7 +184,7 @@ def main(argv=None) -> int:
         kw = dict(restarts=args.restarts, seed=args.seed, max_rounds=args.max_rounds, refine_top=args.refine_top,
                   patience=args.patience, hops=args.hops)
         t0 = time.perf_counter()
-        rows = [row_from_dict(done[(d, n)]) for d, n, _ in cases if (d, n) in done]
+        rows = [RecordRow.from_dict(done[(d, n)]) for d, n, _ in cases if (d, n) in done]
         todo = [c for c in cases if (c[0], c[1]) not in done]
         names = {(d, n): name for d, n, name in todo}
         for group in lockstep_groups(todo, args.lockstep):

@@ -167,6 +167,12 @@ def random_points(spec: Spec, seed: int, restart: int, C_pad: int, d_pad: int, n
     return point
 
 
+def random_batch(starts, C_pad: int, d_pad: int, n_pad: int, dtype) -> dict:
+    """`random_points` of each (spec, seed, restart) in ``starts``, stacked: dict of (B, ...) arrays."""
+    pts = [random_points(spec, seed, r, C_pad, d_pad, n_pad, dtype) for spec, seed, r in starts]
+    return {k: np.stack([p[k] for p in pts]) for k in pts[0]}
+
+
 @functools.lru_cache(maxsize=None)
 def compiled_batch_solve(problem: str, solver, stages: int):
     """Jitted ``(x0, hp) -> Result`` vmapped over a leading batch axis; one trace per shape/dtype."""
@@ -321,8 +327,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     stages = default_stages(p, spec.tau) if stages is None else _check_int("stages", stages, 1)
 
     if init is None:
-        starts = [random_points(spec, seed, r, C, d, n, dtype) for r in range(restarts)]
-        x0 = {k: np.stack([s[k] for s in starts]) for k in starts[0]}
+        x0 = random_batch([(spec, seed, r) for r in range(restarts)], C, d, n, dtype)
     else:
         x0 = _validate_init(p, init, spec, restarts)
 

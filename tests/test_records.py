@@ -11,7 +11,7 @@ from conftest import cross_polytope, icosahedron, random_rotation
 import gnc_jax
 from gnc_jax.cli import main
 from gnc_jax.codes import cell24, min_angle_deg
-from gnc_jax.codes.records import parse_range, pick_distinct, run_records, search_code, search_codes, solve_record
+from gnc_jax.codes.records import RecordRow, parse_range, pick_distinct, run_records, search_code, search_codes, solve_record
 from gnc_jax.solvers.refine import refine_softmax_code, refine_tammes
 
 
@@ -121,7 +121,7 @@ def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, mon
         f.write('{"d": 3, "N": 5, "angle')  # a crash in the middle of a write
     back = bench.read_rows([str(rows_file)])
     assert [(r["d"], r["N"]) for r in back] == [(3, 4)]
-    again = bench.row_from_dict(back[0])
+    again = RecordRow.from_dict(back[0])
     assert again.angle_deg == row.angle_deg and np.array_equal(again.points, row.points)
     assert bench.lockstep_groups([(3, 4, None), (3, 5, None), (4, 10, "x"), (4, 24, "y")], 3) == [
         [(3, 4, None), (3, 5, None)], [(4, 10, "x"), (4, 24, "y")]]

@@ -77,6 +77,12 @@ class RecordRow:
             out["points"] = np.asarray(self.points).tolist()
         return out
 
+    @classmethod
+    def from_dict(cls, r: dict) -> "RecordRow":
+        """Inverse of ``to_dict(points=True)``; extra keys are ignored."""
+        return cls(**{f.name: np.asarray(r[f.name], np.float64) if f.name == "points" else r[f.name]
+                      for f in dataclasses.fields(cls)})
+
 
 # ----------------------------------------------------------------------------------------------
 # stages (pure helpers)
@@ -92,8 +98,7 @@ def random_starts(d: int, N: int, restart_ids: Iterable[int], seed: int, N_pad: 
     from .. import api
 
     spec = api.make_spec("tammes", N, d)
-    pts = [api.random_points(spec, seed, r, N_pad, d, 1, np.float32)["W"] for r in restart_ids]
-    return np.stack(pts) if pts else np.zeros((0, N_pad, d), np.float32)
+    return api.random_batch([(spec, seed, r) for r in restart_ids], N_pad, d, 1, np.float32)["W"]
 
 
 def surrogate_batch(d: int, Ns, starts: np.ndarray, *, max_steps: int = 1000, stages: int | None = None) -> np.ndarray:
@@ -191,6 +196,16 @@ def _pad_slots(groups: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(groups + [groups[0]] * ((1 << (n - 1).bit_length()) - n))
 
 
+def _slot_counts(ns: np.ndarray, size: int) -> np.ndarray:
+    """Real-row counts of a slotted batch of ``size`` entries per N (padded like `_pad_slots`)."""
+    return _pad_slots([np.full(size, n) for n in ns])
+
+
+def _unslot(batch: np.ndarray, size: int, count: int) -> list[np.ndarray]:
+    """The first ``count`` blocks of ``size`` entries of a slotted batch (padding slots dropped)."""
+    return [batch[i * size:(i + 1) * size] for i in range(count)]
+
+
 @dataclasses.dataclass(eq=False)
 class _SearchState:
     index: int  # position in the caller's Ns
@@ -224,7 +239,9 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     but the N advance in lockstep and each stage is one batch over all active N (padded to the
     largest N's bucket): few large programs instead of many small ones. Each batched refinement
     runs until its slowest lane stops, so a group is not faster than its members one by one on the
-    CPU, nor was it on an H100 with 15 N per group (benchmarks/RESULTS.md). Round 0 works on ``restarts`` surrogate restarts alone. Every later round pools
+    CPU, nor was it on an H100 with 15 N per group (benchmarks/RESULTS.md).
+
+    Round 0 works on ``restarts`` surrogate restarts alone. Every later round pools
     ``restarts`` fresh surrogate restarts (new restart indices) with ``hops`` perturbations of the
     best code so far, each solved locally by the surrogate at its final temperature (basin
     hopping). Every round screens its whole pool with a short float64 refinement (``screen``,
@@ -247,19 +264,19 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
             break
         ns = np.asarray([st.N for st in active])
         # 1. pools: fresh restarts (continuation) and basin hops from the best (one local stage)
-        fresh = surrogate_batch(d, _pad_slots([np.full(restarts, n) for n in ns]), _pad_slots(
+        fresh = surrogate_batch(d, _slot_counts(ns, restarts), _pad_slots(
             [random_starts(d, st.N, range(rnd * restarts, (rnd + 1) * restarts), seed, N_pad) for st in active]))
-        pools = [fresh[i * restarts:(i + 1) * restarts] for i in range(len(active))]
+        pools = _unslot(fresh, restarts, len(active))
         if rnd > 0 and hops > 0:
             starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=HOP_SCALES) for st in active]
-            hopped = surrogate_batch(d, _pad_slots([np.full(hops, n) for n in ns]), _pad_slots(starts), stages=1)
-            pools = [np.concatenate([p, hopped[i * hops:(i + 1) * hops]]) for i, p in enumerate(pools)]
+            hopped = surrogate_batch(d, _slot_counts(ns, hops), _pad_slots(starts), stages=1)
+            pools = [np.concatenate([p, h]) for p, h in zip(pools, _unslot(hopped, hops, len(active)))]
         # 2. screening by a short exact refinement, then the best distinct candidates per N
         size = len(pools[0])
         if screen:
-            screened = refine_batch(_pad_slots(pools), _pad_slots([np.full(size, n) for n in ns]),
+            screened = refine_batch(_pad_slots(pools), _slot_counts(ns, size),
                                     **(SCREEN_KW if screen is True else screen))
-            pools = [screened[i * size:(i + 1) * size] for i in range(len(active))]
+            pools = _unslot(screened, size, len(active))
         n_pool = refine_top if rnd == 0 or refine_top == 1 else refine_top - 1
         cands = []
         for st, pool in zip(active, pools):
@@ -269,9 +286,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
                                                      scales=POLISH_SCALES)])
             cands.append(cand)
         # 3. full refinement of every candidate in one batch; per-N bookkeeping
-        refined = refine_batch(_pad_slots(cands), _pad_slots([np.full(refine_top, n) for n in ns]), **refine_kw)
-        for i, st in enumerate(active):
-            mine = refined[i * refine_top:(i + 1) * refine_top]
+        refined = refine_batch(_pad_slots(cands), _slot_counts(ns, refine_top), **refine_kw)
+        for st, mine in zip(active, _unslot(refined, refine_top, len(active))):
             angles = exact_angles(mine, st.N)
             j = int(np.nanargmax(angles))
             gain = angles[j] - st.best_angle
@@ -304,8 +320,9 @@ def solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], see
     """Search all ``Ns`` in lockstep (`search_codes`, random starts only), then compare each with its
     record. Rows in the order of ``Ns``."""
     Ns = [check_count(n) for n in Ns]
+    position = {N: i for i, N in enumerate(Ns)}
     return sorted(iter_solve_records(d, Ns, restarts=restarts, seed=seed, tol_deg=tol_deg, **search_kw),
-                  key=lambda r: Ns.index(r.N))
+                  key=lambda r: position[r.N])
 
 
 def iter_solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed: int = 0,
@@ -330,7 +347,7 @@ def solve_record(d: int, N: int, restarts: int = _D["restarts"], seed: int = 0, 
 def run_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed: int = 0, progress: bool | None = None,
                 lockstep: int = 1, **kw) -> Iterator[RecordRow]:
     """Yield a `RecordRow` for each N, solving ``lockstep`` consecutive N at a time in one batched
-    search (`solve_records`; 1 = one N at a time, best on a CPU; larger groups suit a GPU).
+    search (`iter_solve_records`; 1 = one N at a time, the fastest measured so far on CPU and GPU).
     One progress line per row on stderr (default: if a TTY)."""
     Ns = [check_count(n) for n in Ns]
     if isinstance(lockstep, bool) or not isinstance(lockstep, (int, np.integer)) or lockstep < 1:
@@ -368,6 +385,6 @@ def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
     return sorted(out)
 
 
-__all__ = ["RecordRow", "exact_angles", "iter_search_codes", "iter_solve_records", "parse_range", "perturb", "pick_distinct", "random_starts", "record_row",
-           "refine_batch", "row_masks", "run_records", "search_code", "search_codes", "solve_record", "solve_records",
+__all__ = ["RecordRow", "exact_angles", "iter_search_codes", "iter_solve_records", "parse_range", "perturb",
+           "pick_distinct", "random_starts", "record_row", "refine_batch", "row_masks", "run_records", "search_code", "search_codes", "solve_record", "solve_records",
            "surrogate_batch", "SEARCH_DEFAULTS", "SCREEN_KW"]

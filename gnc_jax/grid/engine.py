@@ -293,9 +293,8 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
                 for start in range(0, len(rcells), size):
                     chunk = rcells[start:start + size]
                     padded = chunk + [chunk[0]] * (size - len(chunk))
-                    starts = [api.random_points(c.spec, c.seed, r, C_pad, d_pad, n_pad, dtype)
-                              for c in padded for r in range(R)]
-                    x0 = {k: np.stack([s[k] for s in starts]) for k in starts[0]}
+                    x0 = api.random_batch([(c.spec, c.seed, r) for c in padded for r in range(R)],
+                                          C_pad, d_pad, n_pad, dtype)
                     specs = [c.spec for c in padded for _ in range(R)]
                     t0 = time.perf_counter()
                     if mesh.size == 1:
