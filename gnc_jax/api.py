@@ -123,8 +123,10 @@ def make_solver(solver: str | Any = "lbfgs", *, max_steps: int = 1000, gtol: flo
 # ----------------------------------------------------------------------------------------------
 # batched core
 # ----------------------------------------------------------------------------------------------
-def batch_hparams(specs: list[Spec], C_pad: int, d_pad: int, n_pad: int, stages: int, dtype) -> dict:
-    """Stack the hyperparameters and masks of ``specs`` (one row per problem) as numpy arrays."""
+def batch_hparams(specs: list[Spec], C_pad: int, d_pad: int, n_pad: int, stages: int, dtype,
+                  tau_start=None) -> dict:
+    """Stack the hyperparameters and masks of ``specs`` (one row per problem) as numpy arrays.
+    ``tau_start``: None, a float or one float per spec: first continuation temperature (`tau_schedule`)."""
     np_dtype = np.dtype(jnp.dtype(dtype).name)
     B = len(specs)
     hp = {
@@ -139,7 +141,9 @@ def batch_hparams(specs: list[Spec], C_pad: int, d_pad: int, n_pad: int, stages:
     p = specs[0].pdef
     if p.uses_tau:
         hp["tau"] = np.asarray([s.tau for s in specs], np_dtype)
-        hp["taus"] = np.asarray([tau_schedule(p, s.tau, stages) for s in specs], np_dtype)
+        starts = np.broadcast_to(np.asarray(np.nan if tau_start is None else tau_start, np.float64), (B,))
+        hp["taus"] = np.asarray([tau_schedule(p, s.tau, stages, None if np.isnan(t0) else float(t0))
+                                 for s, t0 in zip(specs, starts)], np_dtype)
     for key, _ in p.hparams:
         hp[key] = np.asarray([dict(s.hparams)[key] for s in specs], np_dtype)
     return hp
@@ -189,9 +193,10 @@ def compiled_batch_solve(problem: str, solver, stages: int):
 
 
 def solve_batch(specs: list[Spec], x0: dict, solver, *, stages: int, C_pad: int, d_pad: int, n_pad: int,
-                dtype=jnp.float32) -> Result:
-    """Solve a batch of problems of one padded shape. ``x0``: dict of (B, ...) arrays."""
-    hp = batch_hparams(specs, C_pad, d_pad, n_pad, stages, dtype)
+                dtype=jnp.float32, tau_start=None) -> Result:
+    """Solve a batch of problems of one padded shape. ``x0``: dict of (B, ...) arrays;
+    ``tau_start``: first continuation temperature, one for all or (B,) (default: `tau_schedule`'s)."""
+    hp = batch_hparams(specs, C_pad, d_pad, n_pad, stages, dtype, tau_start)
     fn = compiled_batch_solve(specs[0].problem, solver, stages)
     x0 = {k: jnp.asarray(v, dtype) for k, v in x0.items()}
     return fn(x0, {k: jnp.asarray(v) for k, v in hp.items()})

@@ -118,15 +118,21 @@ def get_problem(name: str) -> ProblemDef:
     return REGISTRY[name]
 
 
-def tau_schedule(p: ProblemDef, tau: float, stages: int) -> list[float]:
-    """Temperatures of the continuation stages ending at ``tau``.
+def tau_schedule(p: ProblemDef, tau: float, stages: int, start: float | None = None) -> list[float]:
+    """Temperatures of the continuation stages ending at ``tau`` (geometric from the start).
 
     Max-min surrogates start at 0.03 (or tau if larger); CE models start at 16·tau capped at
-    max(tau, 1); models without a temperature use a single stage.
+    max(tau, 1); ``start`` overrides the first temperature (kept >= tau); models without a
+    temperature use a single stage.
     """
     if not p.uses_tau or stages == 1:
         return [tau] * stages
-    start = max(tau, 3e-2) if p.surrogate else max(tau, min(16 * tau, 1.0))
+    if start is not None:
+        start = max(tau, float(start))
+    elif p.surrogate:
+        start = max(tau, 3e-2)
+    else:
+        start = max(tau, min(16 * tau, 1.0))
     if start == tau:
         return [tau] * stages
     ratio = (tau / start) ** (1.0 / (stages - 1))

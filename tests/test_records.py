@@ -11,7 +11,8 @@ from conftest import cross_polytope, icosahedron, random_rotation
 import gnc_jax
 from gnc_jax.cli import main
 from gnc_jax.codes import cell24, min_angle_deg
-from gnc_jax.codes.records import RecordRow, parse_range, pick_distinct, run_records, search_code, search_codes, solve_record
+from gnc_jax.codes.records import (RecordRow, parse_range, pick_distinct, run_records, search_code, search_codes,
+                                   solve_record, start_temperatures)
 from gnc_jax.solvers.refine import refine_softmax_code, refine_tammes
 
 
@@ -92,10 +93,13 @@ def test_small_records_run_matches_the_table():
 
 
 def test_lockstep_search_is_the_single_search_batched():
-    # N = 5 (90 deg, padded rows would tie with real ones), 7 and 13 in one batch per stage
-    together = search_codes(3, [5, 7, 13], **FAST)
+    # N = 5 (90 deg, padded rows would tie with real ones), 7 and 13 in one batch per stage. Without
+    # hops the lanes reproduce the single searches; with them, batch-shape rounding
+    # can pick another candidate (N = 13: 56.95 vs 57.14 deg with FAST), so that part checks rows only.
+    fresh_only = FAST | dict(hops=0)
+    together = search_codes(3, [5, 7, 13], **fresh_only)
     for N, (pts, angle, rounds) in zip([5, 7, 13], together):
-        alone_pts, alone_angle, alone_rounds = search_code(3, N, **FAST)
+        alone_pts, alone_angle, alone_rounds = search_code(3, N, **fresh_only)
         assert pts.shape == alone_pts.shape == (N, 3)
         assert abs(angle - alone_angle) < 1e-7 and rounds >= 1, (N, angle, alone_angle)
         assert abs(min_angle_deg(pts) - angle) < 1e-9
@@ -140,9 +144,35 @@ def test_records_d3_4_to_14_match_the_table():
         assert abs(r.gap_deg) <= 1e-6, (r.N, r.gap_deg)
 
 
+@pytest.mark.slow
+def test_records_d3_N49_reaches_the_record_with_continuation_hops():
+    # 29.9214247 deg was the basin of every earlier search (local hops at the final tau); ~80 s on 2 cores
+    r = solve_record(3, 49)
+    assert abs(r.gap_deg) <= 1e-6, r.gap_deg
+
+
 def test_solve_record_validates_before_compiling():
     with pytest.raises(ValueError, match="restarts"):
         solve_record(3, 6, restarts=0)
+    for bad in ([], [0.01, -1.0], [float("nan")], "cold"):
+        with pytest.raises(ValueError, match="start_taus"):
+            solve_record(3, 6, start_taus=bad)
+
+
+def test_start_temperatures_cycle_and_reach_the_continuation_schedule():
+    from gnc_jax import api
+    from gnc_jax.problems import tau_schedule
+
+    assert list(start_temperatures(range(5, 10), (0.03, 0.001))) == [0.001, 0.03, 0.001, 0.03, 0.001]
+    spec = api.make_spec("tammes", 6, 3)
+    np.testing.assert_allclose(tau_schedule(spec.pdef, 1e-4, 3, start=1e-2), [1e-2, 1e-3, 1e-4], rtol=1e-12)
+    assert tau_schedule(spec.pdef, 1e-4, 3, start=1e-6) == [1e-4] * 3  # a start colder than tau: no continuation
+    hp = api.batch_hparams([spec] * 3, 8, 3, 1, 6, np.float64, tau_start=[0.03, 1e-3, 3e-3])
+    np.testing.assert_allclose(hp["taus"][:, 0], [0.03, 1e-3, 3e-3], rtol=1e-12)
+    np.testing.assert_allclose(hp["taus"][:, -1], 1e-4, rtol=1e-12)
+    default = api.batch_hparams([spec], 8, 3, 1, 6, np.float64)
+    np.testing.assert_allclose(default["taus"][0], tau_schedule(spec.pdef, 1e-4, 6), rtol=1e-12)
+    assert default["taus"][0, 0] == pytest.approx(0.03)
 
 
 # ------------------------------------------------------------------------------------- CLI

@@ -6,12 +6,14 @@ against the best-known record with `compare`:
 
 1. round 0: ``restarts`` Gaussian starts (``api.random_points``), one batched tau-continuation of
    the smooth Tammes surrogate (``api.solve_batch``, N padded up to a bucket so one compile
-   serves several N), exact float64 angles of every restart;
+   serves several N; start temperatures cycled over ``START_TAUS``), exact float64 angles of
+   every restart;
 2. the pool is screened by a short float64 refinement (a few augmented-Lagrangian steps; the
    surrogate's own angles cannot rank basins), and the best few distinct codes (``refine_top``)
    go through the full exact max-min refinement (``solvers.refine.refine_tammes``) in one batch;
 3. rounds 1, 2, ...: fresh random restarts (new restart indices) plus perturbations of the best
-   code so far (basin hopping at a few scales), screened and refined the same way. The search stops after
+   code so far, each solved again locally or by a short continuation from a cold temperature
+   (basin hopping at a few scales), screened and refined the same way. The search stops after
    ``max_rounds`` rounds or after ``patience`` rounds without an improvement of more than
    ``improve_tol_deg`` — a rule that never looks at the record.
 
@@ -34,15 +36,26 @@ from .compare import compare, min_angle_deg
 
 BUCKET = 8  # pad N up to a multiple of this: one compile per bucket and batch size
 PERTURB_SCALES = (0.05, 0.15, 0.3)  # perturbation sigma, in units of the current minimal angle
-HOP_SCALES = (0.1, 0.2, 0.3, 0.5)  # basin hops: perturb, then a local surrogate solve
+# Basin hops: perturb the best code (sigma = scale x its minimal angle), then solve the surrogate
+# again over HOP_STAGES continuation stages from the start temperature tau0 of the move
+# (HOP_MOVES = (scale, tau0) pairs, cycled; tau0 = 0: all stages at the final tau, a local solve).
+# Local moves alone scatter on d = 3, N = 49 (no better basin in 128 hops); short continuations from
+# 1e-3 or 3e-3 reach the record's basin in ~1-3 of 128 there. Without the small local move, N = 44
+# stopped 7e-3 deg short (benchmarks/RESULTS.md).
+HOP_MOVES = ((0.1, 0.0), (0.3, 1e-3), (0.5, 1e-3), (0.8, 1e-3), (0.3, 3e-3), (0.5, 3e-3), (0.8, 3e-3), (1.2, 3e-3))
+HOP_STAGES = 3
 POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
+# First continuation temperatures of the fresh restarts, cycled over restart indices. From 0.03 the
+# continuation funnels almost every start into a few basins (d = 3, N = 49: 121 of 128 starts in one,
+# none in the record's); colder starts keep more of the random start's diversity.
+START_TAUS = (0.03, 0.01, 0.003, 0.001)
 # Screening: a short float64 refinement of the whole pool. The surrogate's end point stops
 # 0.05-0.2 deg short of its basin's optimum, more than basins differ, so its angle cannot rank
 # candidates; a few augmented-Lagrangian outer steps can, at a fraction of a full refinement.
 SCREEN_KW = dict(inner="lbfgs", max_outer=8, inner_steps=100, tol=1e-8)
 # The search's defaults: the one source for search_code, solve_record, run_records, the records
 # CLI and benchmarks/tammes_records.py.
-SEARCH_DEFAULTS = dict(restarts=16, max_rounds=8, patience=3, hops=128, refine_top=2)
+SEARCH_DEFAULTS = dict(restarts=16, max_rounds=8, patience=3, hops=64, refine_top=2)
 _D = SEARCH_DEFAULTS
 
 
@@ -101,10 +114,12 @@ def random_starts(d: int, N: int, restart_ids: Iterable[int], seed: int, N_pad: 
     return api.random_batch([(spec, seed, r) for r in restart_ids], N_pad, d, 1, np.float32)["W"]
 
 
-def surrogate_batch(d: int, Ns, starts: np.ndarray, *, max_steps: int = 1000, stages: int | None = None) -> np.ndarray:
+def surrogate_batch(d: int, Ns, starts: np.ndarray, *, max_steps: int = 1000, stages: int | None = None,
+                    tau_start=None) -> np.ndarray:
     """Batched surrogate Tammes solve (float32, api defaults) of codes with ``Ns`` (int or (B,)) real
     points from ``starts`` (B, N_pad, d): random starts or perturbations of codes found earlier.
-    ``stages``: continuation stages (default 6, from tau 0.03; 1 = a local solve at the final tau).
+    ``stages``: continuation stages (default 6; 1 = a local solve at the final tau); ``tau_start``:
+    first temperature, a float or (B,) (default 0.03; <= the final tau: every stage at the final tau).
     Returns W (B, N_pad, d) float64 unit rows, rows >= N zero.
     """
     import jax
@@ -118,7 +133,8 @@ def surrogate_batch(d: int, Ns, starts: np.ndarray, *, max_steps: int = 1000, st
     specs = [api.make_spec("tammes", int(n), d) for n in Ns]
     solver = api.make_solver("lbfgs", max_steps=max_steps)
     stages = default_stages(specs[0].pdef, specs[0].tau) if stages is None else stages
-    res = api.solve_batch(specs, {"W": starts}, solver, stages=stages, C_pad=N_pad, d_pad=d, n_pad=1)
+    res = api.solve_batch(specs, {"W": starts}, solver, stages=stages, C_pad=N_pad, d_pad=d, n_pad=1,
+                          tau_start=tau_start)
     w = np.asarray(jax.device_get(res.x["W"]), np.float64)
     return normalize_rows(w * row_masks(Ns, N_pad)[..., None])
 
@@ -182,11 +198,23 @@ def refine_batch(w: np.ndarray, Ns, **refine_kw) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # pipeline
 # ----------------------------------------------------------------------------------------------
-def _check_search(restarts, refine_top, max_rounds, patience, hops, seed) -> None:
+def _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus) -> tuple[float, ...]:
     for name, v, lo in (("restarts", restarts, 1), ("refine_top", refine_top, 1), ("max_rounds", max_rounds, 1),
                         ("patience", patience, 1), ("hops", hops, 0), ("seed", seed, 0)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    try:
+        taus = tuple(float(t) for t in np.atleast_1d(np.asarray(start_taus, np.float64)))
+    except (TypeError, ValueError):
+        taus = ()
+    if not taus or not all(math.isfinite(t) and t > 0 for t in taus):
+        raise ValueError(f"start_taus must be one or more finite temperatures > 0, got {start_taus!r}")
+    return taus
+
+
+def start_temperatures(restart_ids: Iterable[int], start_taus=START_TAUS) -> np.ndarray:
+    """First continuation temperature of each restart: ``start_taus`` cycled over the restart index."""
+    return np.asarray([start_taus[int(r) % len(start_taus)] for r in restart_ids], np.float64)
 
 
 def _pad_slots(groups: list[np.ndarray]) -> np.ndarray:
@@ -231,20 +259,24 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
                       refine_top: int = _D["refine_top"], max_rounds: int = _D["max_rounds"],
                       patience: int = _D["patience"], hops: int = _D["hops"], improve_tol_deg: float = 1e-9,
                       bucket: int = BUCKET, refine_kw: dict | None = None, screen: dict | bool = True,
-                      ) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
+                      start_taus=START_TAUS) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
     """Search good Tammes codes for several N at once, from random starts. Yields
     (index into Ns, (points (N, d), angle deg, rounds)) as soon as each N's search stops.
 
-    Every N runs the same search as alone (`search_code`: same random restarts, same perturbations),
-    but the N advance in lockstep and each stage is one batch over all active N (padded to the
+    Every N runs the same search as alone (`search_code`: same random restarts, same perturbations;
+    the batch shape can still change float rounding, and so which candidate a
+    round keeps), but the N advance in lockstep and each stage is one batch over all active N (padded to the
     largest N's bucket): few large programs instead of many small ones. Each batched refinement
     runs until its slowest lane stops, so a group is not faster than its members one by one on the
     CPU, nor was it on an H100 with 15 N per group (benchmarks/RESULTS.md).
 
-    Round 0 works on ``restarts`` surrogate restarts alone. Every later round pools
+    Round 0 works on ``restarts`` surrogate restarts alone, whose continuations start at the
+    temperatures ``start_taus`` cycled over the restart index (`start_temperatures`). Every later
+    round pools
     ``restarts`` fresh surrogate restarts (new restart indices) with ``hops`` perturbations of the
-    best code so far, each solved locally by the surrogate at its final temperature (basin
-    hopping). Every round screens its whole pool with a short float64 refinement (``screen``,
+    best code so far, each solved again by the surrogate, locally or by a short continuation from
+    a cold temperature (basin hopping; ``HOP_MOVES``, ``HOP_STAGES``). Every round screens its
+    whole pool with a short float64 refinement (``screen``,
     default ``SCREEN_KW``; ``screen=False`` ranks by the surrogate's angles) and fully refines
     the best ``refine_top`` distinct codes (``refine_top - 1`` plus one small direct perturbation
     of the best, after round 0). An N stops after ``max_rounds`` rounds or ``patience`` rounds
@@ -254,7 +286,7 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     Ns = [check_count(n) for n in Ns]
     if not Ns:
         raise ValueError("Ns must name at least one point count")
-    _check_search(restarts, refine_top, max_rounds, patience, hops, seed)
+    start_taus = _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus)
     refine_kw = dict(refine_kw or {})
     N_pad = padded_size(max(Ns), bucket)
     states = [_SearchState(index=i, N=N, rng=np.random.default_rng([seed, d, N, 7])) for i, N in enumerate(Ns)]
@@ -263,13 +295,17 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
         if not active:
             break
         ns = np.asarray([st.N for st in active])
-        # 1. pools: fresh restarts (continuation) and basin hops from the best (one local stage)
-        fresh = surrogate_batch(d, _slot_counts(ns, restarts), _pad_slots(
-            [random_starts(d, st.N, range(rnd * restarts, (rnd + 1) * restarts), seed, N_pad) for st in active]))
+        # 1. pools: fresh restarts (continuation) and basin hops from the best (`HOP_MOVES`)
+        ids = range(rnd * restarts, (rnd + 1) * restarts)
+        fresh = surrogate_batch(d, _slot_counts(ns, restarts),
+                                _pad_slots([random_starts(d, st.N, ids, seed, N_pad) for st in active]),
+                                tau_start=_pad_slots([start_temperatures(ids, start_taus)] * len(active)))
         pools = _unslot(fresh, restarts, len(active))
         if rnd > 0 and hops > 0:
-            starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=HOP_SCALES) for st in active]
-            hopped = surrogate_batch(d, _slot_counts(ns, hops), _pad_slots(starts), stages=1)
+            scales, taus = (np.asarray([HOP_MOVES[i % len(HOP_MOVES)][k] for i in range(hops)]) for k in (0, 1))
+            starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=scales) for st in active]
+            hopped = surrogate_batch(d, _slot_counts(ns, hops), _pad_slots(starts), stages=HOP_STAGES,
+                                     tau_start=_pad_slots([taus] * len(active)))
             pools = [np.concatenate([p, h]) for p, h in zip(pools, _unslot(hopped, hops, len(active)))]
         # 2. screening by a short exact refinement, then the best distinct candidates per N
         size = len(pools[0])
@@ -386,5 +422,5 @@ def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
 
 
 __all__ = ["RecordRow", "exact_angles", "iter_search_codes", "iter_solve_records", "parse_range", "perturb",
-           "pick_distinct", "random_starts", "record_row", "refine_batch", "row_masks", "run_records", "search_code", "search_codes", "solve_record", "solve_records",
-           "surrogate_batch", "SEARCH_DEFAULTS", "SCREEN_KW"]
+           "pick_distinct", "random_starts", "record_row", "start_temperatures", "refine_batch", "row_masks", "run_records", "search_code", "search_codes", "solve_record", "solve_records",
+           "surrogate_batch", "SEARCH_DEFAULTS", "SCREEN_KW", "START_TAUS"]
