@@ -146,7 +146,7 @@ def test_records_d3_4_to_14_match_the_table():
 
 @pytest.mark.slow
 def test_records_d3_N49_reaches_the_record_with_continuation_hops():
-    # 29.9214247 deg was the basin of every earlier search (local hops at the final tau); ~80 s on 2 cores
+    # 29.9214247 deg was the basin of every earlier search (local hops at the final tau); ~60 s on 2 cores
     r = solve_record(3, 49)
     assert abs(r.gap_deg) <= 1e-6, r.gap_deg
 
