@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import inspect
 import json
 import math
 import sys
@@ -177,13 +176,15 @@ def main(argv=None) -> int:
         tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
     t_solve = time.perf_counter() - t0
     refined = not a.no_refine
-    api_refine = "refine" in inspect.signature(api.solve).parameters
+    f_soft = exact_figures(cells, [p["W"] for p in soft])  # kept beside `soft` as it changes
     if refined:
         stage("float64 refinement of the best restarts")
         soft_r, tam_r = refine_all("softmax-code", soft, cells, stage), refine_all("tammes", tam, cells, stage)
         # keep the better of raw and refined (refine already returns the better; this guards the unpadding)
-        f_sr, f_s = exact_figures(cells, [p["W"] for p in soft_r]), exact_figures(cells, [p["W"] for p in soft])
-        soft = [r if fr["rho"] >= fs["rho"] else s for r, s, fr, fs in zip(soft_r, soft, f_sr, f_s)]
+        f_sr = exact_figures(cells, [p["W"] for p in soft_r])
+        keep = [fr["rho"] >= fs["rho"] for fr, fs in zip(f_sr, f_soft)]
+        soft = [r if k else s for r, s, k in zip(soft_r, soft, keep)]
+        f_soft = [fr if k else fs for fr, fs, k in zip(f_sr, f_soft, keep)]
         tam = [r if max_cos(r["W"]) <= max_cos(s["W"]) else s for r, s in zip(tam_r, tam)]
     soft_src, tam_src = ["own"] * len(cells), ["own"] * len(cells)
     if a.cross_seed:
@@ -197,12 +198,12 @@ def main(argv=None) -> int:
             if max_cos(tam_x[i]["W"]) < max_cos(tam[i]["W"]) - 1e-13:
                 tam[i], tam_src[i] = tam_x[i], "from softmax"
         soft_x = refine_all("softmax-code", [{"W": t["W"], "H": t["W"]} for t in tam], cells, stage)
-        f_x, f_s = exact_figures(cells, [p["W"] for p in soft_x]), exact_figures(cells, [p["W"] for p in soft])
+        f_x = exact_figures(cells, [p["W"] for p in soft_x])
         for i in range(len(cells)):
-            if f_x[i]["rho"] > f_s[i]["rho"] + 1e-13:
-                soft[i], soft_src[i] = soft_x[i], "from tammes"
+            if f_x[i]["rho"] > f_soft[i]["rho"] + 1e-13:
+                soft[i], f_soft[i], soft_src[i] = soft_x[i], f_x[i], "from tammes"
     stage("exact figures")
-    f_soft, f_tam = exact_figures(cells, [p["W"] for p in soft]), exact_figures(cells, [p["W"] for p in tam])
+    f_tam = exact_figures(cells, [p["W"] for p in tam])
     seconds = time.perf_counter() - t0
     rows = []
     for (d, K), s, t, fs, ft, s_src, t_src in zip(cells, soft, tam, f_soft, f_tam, soft_src, tam_src):
@@ -234,7 +235,7 @@ def main(argv=None) -> int:
         w.writeheader()
         w.writerows(rows)
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
-                max_steps=a.max_steps, refined=refined, cross_seed=a.cross_seed, tammes_search=a.tammes_search, api_has_refine=api_refine, seconds=seconds, tol=a.tol,
+                max_steps=a.max_steps, refined=refined, cross_seed=a.cross_seed, tammes_search=a.tammes_search, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))
     with open(a.out + ".json", "w") as f:

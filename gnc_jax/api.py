@@ -141,8 +141,15 @@ def batch_hparams(specs: list[Spec], C_pad: int, d_pad: int, n_pad: int, stages:
     p = specs[0].pdef
     if p.uses_tau:
         hp["tau"] = np.asarray([s.tau for s in specs], np_dtype)
-        starts = np.broadcast_to(np.asarray(np.nan if tau_start is None else tau_start, np.float64), (B,))
-        hp["taus"] = np.asarray([tau_schedule(p, s.tau, stages, None if np.isnan(t0) else float(t0))
+        if tau_start is None:
+            starts = [None] * B
+        else:
+            starts = np.ravel(np.asarray(tau_start, np.float64))
+            if starts.size == 1:
+                starts = np.repeat(starts, B)
+            if starts.shape != (B,):
+                raise ValueError(f"tau_start must be one temperature or one per problem ({B}), got {starts.size}")
+        hp["taus"] = np.asarray([tau_schedule(p, s.tau, stages, None if t0 is None else float(t0))
                                  for s, t0 in zip(specs, starts)], np_dtype)
     for key, _ in p.hparams:
         hp[key] = np.asarray([dict(s.hparams)[key] for s in specs], np_dtype)

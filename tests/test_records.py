@@ -170,6 +170,8 @@ def test_start_temperatures_cycle_and_reach_the_continuation_schedule():
     hp = api.batch_hparams([spec] * 3, 8, 3, 1, 6, np.float64, tau_start=[0.03, 1e-3, 3e-3])
     np.testing.assert_allclose(hp["taus"][:, 0], [0.03, 1e-3, 3e-3], rtol=1e-12)
     np.testing.assert_allclose(hp["taus"][:, -1], 1e-4, rtol=1e-12)
+    with pytest.raises(ValueError, match="tau_start"):
+        api.batch_hparams([spec] * 3, 8, 3, 1, 6, np.float64, tau_start=[0.03, 1e-3])
     default = api.batch_hparams([spec], 8, 3, 1, 6, np.float64)
     np.testing.assert_allclose(default["taus"][0], tau_schedule(spec.pdef, 1e-4, 6), rtol=1e-12)
     assert default["taus"][0, 0] == pytest.approx(0.03)

@@ -31,7 +31,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from ._validate import check_count, check_dim
+from ._validate import check_count, check_dim, check_int
 from .compare import compare, min_angle_deg
 
 BUCKET = 8  # pad N up to a multiple of this: one compile per bucket and batch size
@@ -199,10 +199,10 @@ def refine_batch(w: np.ndarray, Ns, **refine_kw) -> np.ndarray:
 # pipeline
 # ----------------------------------------------------------------------------------------------
 def _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus) -> tuple[float, ...]:
+    """Validate the search options (ValueError naming the option); returns ``start_taus`` as floats."""
     for name, v, lo in (("restarts", restarts, 1), ("refine_top", refine_top, 1), ("max_rounds", max_rounds, 1),
                         ("patience", patience, 1), ("hops", hops, 0), ("seed", seed, 0)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+        check_int(v, name, lo)
     try:
         taus = tuple(float(t) for t in np.atleast_1d(np.asarray(start_taus, np.float64)))
     except (TypeError, ValueError):
@@ -220,8 +220,9 @@ def start_temperatures(restart_ids: Iterable[int], start_taus=START_TAUS) -> np.
 def _pad_slots(groups: list[np.ndarray]) -> np.ndarray:
     """Concatenate per-N blocks of equal length, repeating the first block up to a power-of-two count
     of blocks (so a shrinking set of active N compiles only a few batch shapes)."""
-    n = len(groups)
-    return np.concatenate(groups + [groups[0]] * ((1 << (n - 1).bit_length()) - n))
+    from ..grid.engine import next_pow2
+
+    return np.concatenate(groups + [groups[0]] * (next_pow2(len(groups)) - len(groups)))
 
 
 def _slot_counts(ns: np.ndarray, size: int) -> np.ndarray:
@@ -264,20 +265,18 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     (index into Ns, (points (N, d), angle deg, rounds)) as soon as each N's search stops.
 
     Every N runs the same search as alone (`search_code`: same random restarts, same perturbations;
-    the batch shape can still change float rounding, and so which candidate a
-    round keeps), but the N advance in lockstep and each stage is one batch over all active N (padded to the
-    largest N's bucket): few large programs instead of many small ones. Each batched refinement
+    the batch shape can still change float rounding, and so which candidate a round keeps), but the
+    N advance in lockstep and each stage is one batch over all active N (padded to the largest N's
+    bucket): few large programs instead of many small ones. Each batched refinement
     runs until its slowest lane stops, so a group is not faster than its members one by one on the
     CPU, nor was it on an H100 with 15 N per group (benchmarks/RESULTS.md).
 
     Round 0 works on ``restarts`` surrogate restarts alone, whose continuations start at the
     temperatures ``start_taus`` cycled over the restart index (`start_temperatures`). Every later
-    round pools
-    ``restarts`` fresh surrogate restarts (new restart indices) with ``hops`` perturbations of the
-    best code so far, each solved again by the surrogate, locally or by a short continuation from
-    a cold temperature (basin hopping; ``HOP_MOVES``, ``HOP_STAGES``). Every round screens its
-    whole pool with a short float64 refinement (``screen``,
-    default ``SCREEN_KW``; ``screen=False`` ranks by the surrogate's angles) and fully refines
+    round pools ``restarts`` fresh surrogate restarts (new restart indices) with ``hops``
+    perturbations of the best code so far, each solved again by the surrogate, locally or by a short
+    continuation from a cold temperature (basin hopping; ``HOP_MOVES``, ``HOP_STAGES``). Every
+    round screens its whole pool with a short float64 refinement (``screen``, default ``SCREEN_KW``; ``screen=False`` ranks by the surrogate's angles) and fully refines
     the best ``refine_top`` distinct codes (``refine_top - 1`` plus one small direct perturbation
     of the best, after round 0). An N stops after ``max_rounds`` rounds or ``patience`` rounds
     in a row without a gain above ``improve_tol_deg`` (never by looking at a record).
@@ -290,6 +289,7 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     refine_kw = dict(refine_kw or {})
     N_pad = padded_size(max(Ns), bucket)
     states = [_SearchState(index=i, N=N, rng=np.random.default_rng([seed, d, N, 7])) for i, N in enumerate(Ns)]
+    hop_scales, hop_taus = (np.asarray([HOP_MOVES[i % len(HOP_MOVES)][k] for i in range(hops)]) for k in (0, 1))
     for rnd in range(max_rounds):
         active = [st for st in states if not st.done]
         if not active:
@@ -302,10 +302,9 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
                                 tau_start=_pad_slots([start_temperatures(ids, start_taus)] * len(active)))
         pools = _unslot(fresh, restarts, len(active))
         if rnd > 0 and hops > 0:
-            scales, taus = (np.asarray([HOP_MOVES[i % len(HOP_MOVES)][k] for i in range(hops)]) for k in (0, 1))
-            starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=scales) for st in active]
+            starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=hop_scales) for st in active]
             hopped = surrogate_batch(d, _slot_counts(ns, hops), _pad_slots(starts), stages=HOP_STAGES,
-                                     tau_start=_pad_slots([taus] * len(active)))
+                                     tau_start=_pad_slots([hop_taus] * len(active)))
             pools = [np.concatenate([p, h]) for p, h in zip(pools, _unslot(hopped, hops, len(active)))]
         # 2. screening by a short exact refinement, then the best distinct candidates per N
         size = len(pools[0])
@@ -386,8 +385,7 @@ def run_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed:
     search (`iter_solve_records`; 1 = one N at a time, the fastest measured so far on CPU and GPU).
     One progress line per row on stderr (default: if a TTY)."""
     Ns = [check_count(n) for n in Ns]
-    if isinstance(lockstep, bool) or not isinstance(lockstep, (int, np.integer)) or lockstep < 1:
-        raise ValueError(f"lockstep must be an integer >= 1, got {lockstep!r}")
+    lockstep = check_int(lockstep, "lockstep", 1)
     progress = sys.stderr.isatty() if progress is None else progress
     done = 0
     for g in range(0, len(Ns), lockstep):
@@ -422,5 +420,6 @@ def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
 
 
 __all__ = ["RecordRow", "exact_angles", "iter_search_codes", "iter_solve_records", "parse_range", "perturb",
-           "pick_distinct", "random_starts", "record_row", "start_temperatures", "refine_batch", "row_masks", "run_records", "search_code", "search_codes", "solve_record", "solve_records",
-           "surrogate_batch", "SEARCH_DEFAULTS", "SCREEN_KW", "START_TAUS"]
+           "pick_distinct", "random_starts", "record_row", "refine_batch", "row_masks", "run_records", "search_code",
+           "search_codes", "solve_record", "solve_records", "start_temperatures", "surrogate_batch",
+           "HOP_MOVES", "SCREEN_KW", "SEARCH_DEFAULTS", "START_TAUS"]
