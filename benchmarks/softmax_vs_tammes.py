@@ -3,7 +3,7 @@
 For every d in [--dmin, --dmax] and K in [d + 2, --kmax] (K <= d + 1 is the simplex, equal by theorem; add it with
 --with-simplex) both problems are solved with random restarts in one padded, batched program per problem and padded-shape bucket
 (gnc_jax.api.solve_batch; cells grouped by (K, d) rounded up to powers of two, as gnc_jax.grid does), the best restart of each cell is refined in float64
-(gnc_jax.solvers.refine; skipped with --no-refine), and the exact float64 figures are tabulated:
+(gnc_jax.solvers.refine; --refine fast: without the Newton polish; skipped with --no-refine), and the exact float64 figures are tabulated:
 
     rho_soft    rho(W) of the best softmax code (exact one-vs-rest distance)
     tammes_lb   delta_T^2/2 = 1 - max cos of the best Tammes code (lower bound on rho*)
@@ -107,10 +107,12 @@ def unit(W):
     return W / np.linalg.norm(W, axis=-1, keepdims=True)
 
 
-def refine_all(problem: str, pts: list, cells: list, stage=None) -> list:
-    """Float64 refinement of each best point (gnc_jax.solvers.refine), one padded batch per bucket."""
+def refine_all(problem: str, pts: list, cells: list, stage=None, fast: bool = False) -> list:
+    """Float64 refinement of each best point (gnc_jax.solvers.refine), one padded batch per bucket;
+    ``fast``: L-BFGS inner solves only (refine.FAST_KW, no Newton polish)."""
     from gnc_jax.solvers import refine as R
 
+    kw = R.FAST_KW if fast else {}
     out = [None] * len(cells)
     for (C_pad, d_pad), idx in buckets_of(cells).items():
         if stage:
@@ -118,10 +120,10 @@ def refine_all(problem: str, pts: list, cells: list, stage=None) -> list:
         sub = [cells[i] for i in idx]
         W, cm = padded(sub, [pts[i]["W"] for i in idx], C_pad, d_pad)
         if problem == "tammes":
-            rr = R.refine_tammes(W, cm)
+            rr = R.refine_tammes(W, cm, **kw)
         else:
             H, _ = padded(sub, [pts[i]["H"] for i in idx], C_pad, d_pad)
-            rr = R.refine_softmax_code(W, H, cm)
+            rr = R.refine_softmax_code(W, H, cm, **kw)
         for j, (i, (d, K)) in enumerate(zip(idx, sub)):
             out[i] = {"W": np.asarray(rr.W[j])[:K, :d]}
             if problem != "tammes":
@@ -150,6 +152,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=1000)
     ap.add_argument("--no-refine", action="store_true")
+    ap.add_argument("--refine", choices=("full", "fast"), default="full",
+                    help="full: Newton-polished to the roundoff floor (default); fast: L-BFGS inner solves only, "
+                         "figures to ~1e-9, several times faster at large K")
     ap.add_argument("--no-cross-seed", dest="cross_seed", action="store_false",
                     help="do not refine each side from the other side's best code")
     ap.add_argument("--tol", type=float, default=1e-6, help="flag |gap| above this")
@@ -176,10 +181,11 @@ def main(argv=None) -> int:
         tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
     t_solve = time.perf_counter() - t0
     refined = not a.no_refine
+    fast = a.refine == "fast"
     f_soft = exact_figures(cells, [p["W"] for p in soft])  # kept beside `soft` as it changes
     if refined:
         stage("float64 refinement of the best restarts")
-        soft_r, tam_r = refine_all("softmax-code", soft, cells, stage), refine_all("tammes", tam, cells, stage)
+        soft_r, tam_r = (refine_all(p, x, cells, stage, fast) for p, x in (("softmax-code", soft), ("tammes", tam)))
         # keep the better of raw and refined (refine already returns the better; this guards the unpadding)
         f_sr = exact_figures(cells, [p["W"] for p in soft_r])
         keep = [fr["rho"] >= fs["rho"] for fr, fs in zip(f_sr, f_soft)]
@@ -193,11 +199,11 @@ def main(argv=None) -> int:
         # at that (final) Tammes code keeps rho >= its margin delta_T^2/2 (refine returns the better of input and
         # result), so gap >= 0 up to rounding and a flag is left only where a softmax code beats the Tammes bound
         stage("cross-seeding: refine each side from the other side's best code")
-        tam_x = refine_all("tammes", [{"W": p["W"]} for p in soft], cells, stage)
+        tam_x = refine_all("tammes", [{"W": p["W"]} for p in soft], cells, stage, fast)
         for i in range(len(cells)):
             if max_cos(tam_x[i]["W"]) < max_cos(tam[i]["W"]) - 1e-13:
                 tam[i], tam_src[i] = tam_x[i], "from softmax"
-        soft_x = refine_all("softmax-code", [{"W": t["W"], "H": t["W"]} for t in tam], cells, stage)
+        soft_x = refine_all("softmax-code", [{"W": t["W"], "H": t["W"]} for t in tam], cells, stage, fast)
         f_x = exact_figures(cells, [p["W"] for p in soft_x])
         for i in range(len(cells)):
             if f_x[i]["rho"] > f_soft[i]["rho"] + 1e-13:
@@ -235,7 +241,7 @@ def main(argv=None) -> int:
         w.writeheader()
         w.writerows(rows)
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
-                max_steps=a.max_steps, refined=refined, cross_seed=a.cross_seed, tammes_search=a.tammes_search, seconds=seconds, tol=a.tol,
+                max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None, cross_seed=a.cross_seed, tammes_search=a.tammes_search, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))
     with open(a.out + ".json", "w") as f:

@@ -1,7 +1,7 @@
 """Tammes records from random starts: d=3 N range and the exact codes of d=4..8.
 
     .venv/bin/python benchmarks/tammes_records.py [--N 4:130] [--exact] [--exact-only]
-        [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 8] [--patience 3] [--hops 64]
+        [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 16] [--patience 5] [--hops 64]
         [--refine-top 2] [--lockstep 1] [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
     .venv/bin/python benchmarks/tammes_records.py --merge A.jsonl,B.jsonl [--out FILE.json]
 

@@ -11,9 +11,10 @@ from conftest import cross_polytope, icosahedron, random_rotation
 import gnc_jax
 from gnc_jax.cli import main
 from gnc_jax.codes import cell24, min_angle_deg
-from gnc_jax.codes.records import (RecordRow, parse_range, pick_distinct, run_records, search_code, search_codes,
-                                   solve_record, start_temperatures)
-from gnc_jax.solvers.refine import refine_softmax_code, refine_tammes
+from gnc_jax.codes.records import (RecordRow, parse_range, perturb, pick_distinct, run_records, search_code,
+                                   search_codes, solve_record, start_temperatures)
+from gnc_jax.solvers.base import Status
+from gnc_jax.solvers.refine import FAST_KW, refine_softmax_code, refine_tammes
 
 
 def _jitter(x, scale, seed):
@@ -52,6 +53,17 @@ def test_refine_of_an_optimum_is_not_worse_than_its_input():
     assert float(res.min_angle_deg[0]) >= min_angle_deg(x) - 1e-12
 
 
+def test_fast_refinement_matches_the_full_one_on_the_icosahedron():
+    """FAST_KW (L-BFGS inner solves, no Newton polish) ends at the same optimum to 1e-9 deg."""
+    W = np.stack([_pad(_jitter(icosahedron(), s, seed), 16) for seed, s in ((0, 0.03), (1, 0.08))])
+    mask = np.broadcast_to(np.arange(16) < 12, (2, 16))
+    fast, full = refine_tammes(W, mask, **FAST_KW), refine_tammes(W, mask)
+    ico = np.degrees(np.arctan(2.0))  # 63.4349488 deg
+    np.testing.assert_allclose(np.asarray(full.min_angle_deg), ico, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(fast.min_angle_deg), ico, atol=1e-9)
+    assert np.all(np.asarray(fast.status) == Status.CONVERGED)
+
+
 def test_softmax_code_margins_closed_forms_d3():
     """rho*(3,12) = 1 - 1/sqrt(5) (icosahedron), rho*(3,6) = 1 (octahedron), SPEC section 2."""
     W = np.stack([_jitter(icosahedron(), 0.03, 0), _pad(_jitter(cross_polytope(3), 0.03, 1), 12)])
@@ -66,6 +78,7 @@ def test_api_refine_softmax_code_d2_polygon_margin():
     r = gnc_jax.solve("softmax-code", C=5, d=2, restarts=2, refine=True)
     np.testing.assert_allclose(r.min_margin, 1 - np.cos(2 * np.pi / 5), atol=1e-9)
     assert r.restarts["refine_status"].shape == (2,)
+    assert set(r.restarts["refine_status"]) <= {s.name for s in Status}
 
 
 def test_api_refine_rejects_problems_without_a_refinement():
@@ -82,6 +95,21 @@ def test_parse_range_and_pick_distinct():
     with pytest.raises(ValueError, match="^N"):
         parse_range("9:4")
     assert list(pick_distinct(np.array([1.0, 3.0, 3.0, 2.0]), 3)) == [1, 3, 0]
+
+
+def test_regional_perturbation_moves_only_the_points_nearest_to_one_of_them():
+    x = _pad(icosahedron() @ random_rotation(3, 5), 16)
+    out = perturb(x, 12, 6, 63.4, np.random.default_rng(0), scales=(0.5,), regions=(0.25, 1.0))
+    np.testing.assert_allclose(np.linalg.norm(out[:, :12], axis=-1), 1.0, atol=1e-12)
+    assert np.all(out[:, 12:] == 0.0)
+    for i, o in enumerate(out):
+        moved = np.flatnonzero(np.linalg.norm(o[:12] - x[:12], axis=1) > 1e-12)
+        if i % 2:  # region 1.0: every point moves
+            assert len(moved) == 12
+        else:  # region 0.25: ceil(3) points, a vertex and two of its five neighbours (all at 63.4 deg)
+            assert len(moved) == 3
+            cos = x[moved] @ x[moved].T
+            assert np.sum(np.isclose(cos, 1 / np.sqrt(5))) >= 4  # >= two neighbour pairs among the three
 
 
 def test_small_records_run_matches_the_table():

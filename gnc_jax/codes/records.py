@@ -36,13 +36,17 @@ from .compare import compare, min_angle_deg
 
 BUCKET = 8  # pad N up to a multiple of this: one compile per bucket and batch size
 PERTURB_SCALES = (0.05, 0.15, 0.3)  # perturbation sigma, in units of the current minimal angle
-# Basin hops: perturb the best code (sigma = scale x its minimal angle), then solve the surrogate
-# again over HOP_STAGES continuation stages from the start temperature tau0 of the move
-# (HOP_MOVES = (scale, tau0) pairs, cycled; tau0 = 0: all stages at the final tau, a local solve).
-# Local moves alone scatter on d = 3, N = 49 (no better basin in 128 hops); short continuations from
-# 1e-3 or 3e-3 reach the record's basin in ~1-3 of 128 there. Without the small local move, N = 44
-# stopped 7e-3 deg short (benchmarks/RESULTS.md).
-HOP_MOVES = ((0.1, 0.0), (0.3, 1e-3), (0.5, 1e-3), (0.8, 1e-3), (0.3, 3e-3), (0.5, 3e-3), (0.8, 3e-3), (1.2, 3e-3))
+# Basin hops: perturb the best code (sigma = scale x its minimal angle; only the fraction `region`
+# of its points nearest to a random one of them when region < 1), then solve the surrogate again
+# over HOP_STAGES continuation stages from the start temperature tau0 of the move
+# (HOP_MOVES = (scale, tau0, region), cycled; tau0 = 0: all stages at the final tau, a local solve).
+# Global local moves alone scatter on d = 3, N = 49 (no better basin in 128 hops); short
+# continuations from 1e-3 or 3e-3 reach the record's basin in ~1-3 of 128 there. Without the small
+# local move, N = 44 stopped 7e-3 deg short; without the regional moves (15-25 % of the points),
+# N = 66 and 69 stopped 5e-4 and 2e-4 deg short in 16 rounds (benchmarks/RESULTS.md).
+HOP_MOVES = ((0.1, 0.0, 1.0), (0.3, 1e-3, 1.0), (0.5, 1e-3, 1.0), (0.8, 1e-3, 1.0), (0.3, 3e-3, 1.0),
+             (0.5, 3e-3, 1.0), (0.8, 3e-3, 1.0), (1.2, 3e-3, 1.0),
+             (0.5, 0.0, 0.15), (1.0, 0.0, 0.15), (0.5, 1e-3, 0.25), (1.0, 1e-3, 0.25))
 HOP_STAGES = 3
 POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
 # First continuation temperatures of the fresh restarts, cycled over restart indices. From 0.03 the
@@ -53,9 +57,12 @@ START_TAUS = (0.03, 0.01, 0.003, 0.001)
 # 0.05-0.2 deg short of its basin's optimum, more than basins differ, so its angle cannot rank
 # candidates; a few augmented-Lagrangian outer steps can, at a fraction of a full refinement.
 SCREEN_KW = dict(inner="lbfgs", max_outer=8, inner_steps=100, tol=1e-8)
+# Refinements inside the rounds: the fast refinement (``solvers.refine.FAST_KW``, L-BFGS inner
+# solves, no Newton polish); the best code of each N gets the full refinement (``refine_kw``) once,
+# when its search stops.
 # The search's defaults: the one source for search_code, solve_record, run_records, the records
 # CLI and benchmarks/tammes_records.py.
-SEARCH_DEFAULTS = dict(restarts=16, max_rounds=8, patience=3, hops=64, refine_top=2)
+SEARCH_DEFAULTS = dict(restarts=16, max_rounds=16, patience=5, hops=64, refine_top=2)
 _D = SEARCH_DEFAULTS
 
 
@@ -174,14 +181,22 @@ def pick_distinct(angles: np.ndarray, k: int, resolution_deg: float = 1e-4) -> n
 
 
 def perturb(best: np.ndarray, N: int, count: int, angle_deg: float, rng: np.random.Generator,
-            scales=PERTURB_SCALES) -> np.ndarray:
+            scales=PERTURB_SCALES, regions=None) -> np.ndarray:
     """``count`` Gaussian perturbations of ``best`` (N_pad, d), sigma = scale x angle (radians),
-    cycling over ``scales``; padded rows stay zero. Returns (count, N_pad, d) unit rows."""
+    cycling over ``scales``; padded rows stay zero. ``regions`` (cycled with the scales; default all
+    1.0): the fraction of points moved, the ones nearest to a random point of the code (a local
+    move), the rest kept. Returns (count, N_pad, d) unit rows."""
     theta = math.radians(angle_deg)
     out = np.repeat(best[None], count, axis=0).astype(np.float64)
     for i in range(count):
         sigma = scales[i % len(scales)] * theta
-        out[i, :N] += sigma * rng.standard_normal(out[i, :N].shape)
+        noise = sigma * rng.standard_normal(out[i, :N].shape)
+        frac = 1.0 if regions is None else float(regions[i % len(regions)])
+        if frac < 1.0:
+            m = max(1, int(math.ceil(frac * N)))
+            near = np.argsort(-(best[:N] @ best[rng.integers(N)]), kind="stable")[:m]
+            noise[np.setdiff1d(np.arange(N), near)] = 0.0
+        out[i, :N] += noise
     out[:, N:] = 0.0
     return normalize_rows(out)
 
@@ -258,7 +273,7 @@ def search_codes(d: int, Ns: Iterable[int], **search_kw) -> list[tuple[np.ndarra
 
 def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts"], seed: int = 0,
                       refine_top: int = _D["refine_top"], max_rounds: int = _D["max_rounds"],
-                      patience: int = _D["patience"], hops: int = _D["hops"], improve_tol_deg: float = 1e-9,
+                      patience: int = _D["patience"], hops: int = _D["hops"], improve_tol_deg: float = 1e-8,
                       bucket: int = BUCKET, refine_kw: dict | None = None, screen: dict | bool = True,
                       start_taus=START_TAUS) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
     """Search good Tammes codes for several N at once, from random starts. Yields
@@ -276,10 +291,13 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     round pools ``restarts`` fresh surrogate restarts (new restart indices) with ``hops``
     perturbations of the best code so far, each solved again by the surrogate, locally or by a short
     continuation from a cold temperature (basin hopping; ``HOP_MOVES``, ``HOP_STAGES``). Every
-    round screens its whole pool with a short float64 refinement (``screen``, default ``SCREEN_KW``; ``screen=False`` ranks by the surrogate's angles) and fully refines
-    the best ``refine_top`` distinct codes (``refine_top - 1`` plus one small direct perturbation
-    of the best, after round 0). An N stops after ``max_rounds`` rounds or ``patience`` rounds
-    in a row without a gain above ``improve_tol_deg`` (never by looking at a record).
+    round screens its whole pool with a short float64 refinement (``screen``, default ``SCREEN_KW``;
+    ``screen=False`` ranks by the surrogate's angles) and refines the best ``refine_top`` distinct
+    codes to their max-min optimum (``refine_top - 1`` plus one small direct perturbation of the
+    best, after round 0; ``solvers.refine.FAST_KW``: L-BFGS inner solves). An N stops after
+    ``max_rounds`` rounds or ``patience`` rounds in a row without a gain above ``improve_tol_deg``
+    (never by looking at a record); its best code then gets one full refinement (``refine_kw``,
+    default: `refine_tammes`'s, Newton polish to the roundoff floor) before it is yielded.
     """
     d = check_dim(d)
     Ns = [check_count(n) for n in Ns]
@@ -287,9 +305,13 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
         raise ValueError("Ns must name at least one point count")
     start_taus = _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus)
     refine_kw = dict(refine_kw or {})
+    from ..solvers.refine import FAST_KW
+
+    round_kw = {**FAST_KW, **refine_kw}
     N_pad = padded_size(max(Ns), bucket)
     states = [_SearchState(index=i, N=N, rng=np.random.default_rng([seed, d, N, 7])) for i, N in enumerate(Ns)]
-    hop_scales, hop_taus = (np.asarray([HOP_MOVES[i % len(HOP_MOVES)][k] for i in range(hops)]) for k in (0, 1))
+    hop_scales, hop_taus, hop_regions = (np.asarray([HOP_MOVES[i % len(HOP_MOVES)][k] for i in range(hops)])
+                                         for k in (0, 1, 2))
     for rnd in range(max_rounds):
         active = [st for st in states if not st.done]
         if not active:
@@ -302,7 +324,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
                                 tau_start=_pad_slots([start_temperatures(ids, start_taus)] * len(active)))
         pools = _unslot(fresh, restarts, len(active))
         if rnd > 0 and hops > 0:
-            starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=hop_scales) for st in active]
+            starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=hop_scales, regions=hop_regions)
+                      for st in active]
             hopped = surrogate_batch(d, _slot_counts(ns, hops), _pad_slots(starts), stages=HOP_STAGES,
                                      tau_start=_pad_slots([hop_taus] * len(active)))
             pools = [np.concatenate([p, h]) for p, h in zip(pools, _unslot(hopped, hops, len(active)))]
@@ -320,8 +343,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
                 cand = np.concatenate([cand, perturb(st.best, st.N, refine_top - len(cand), st.best_angle, st.rng,
                                                      scales=POLISH_SCALES)])
             cands.append(cand)
-        # 3. full refinement of every candidate in one batch; per-N bookkeeping
-        refined = refine_batch(_pad_slots(cands), _slot_counts(ns, refine_top), **refine_kw)
+        # 3. refinement (fast) of every candidate in one batch; per-N bookkeeping
+        refined = refine_batch(_pad_slots(cands), _slot_counts(ns, refine_top), **round_kw)
         for st, mine in zip(active, _unslot(refined, refine_top, len(active))):
             angles = exact_angles(mine, st.N)
             j = int(np.nanargmax(angles))
@@ -331,7 +354,15 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
             st.rounds = rnd + 1
             st.stale = 0 if gain > improve_tol_deg else st.stale + 1
             st.done = st.stale >= patience or st.rounds == max_rounds
-            if st.done:
+        # 4. the N that stopped: one full (polished) refinement of each best code, then yield
+        stopped = [st for st in active if st.done]
+        if stopped:
+            polished = refine_batch(_pad_slots([st.best[None] for st in stopped]),
+                                    _slot_counts(np.asarray([st.N for st in stopped]), 1), **refine_kw)
+            for st, w in zip(stopped, _unslot(polished, 1, len(stopped))):
+                angle = float(exact_angles(w, st.N)[0])
+                if angle > st.best_angle:
+                    st.best, st.best_angle = w[0], angle
                 yield st.index, (st.best[:st.N], st.best_angle, st.rounds)
 
 

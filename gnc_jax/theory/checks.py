@@ -22,7 +22,6 @@ All arithmetic on the checked figures is numpy float64; solves run inside ``jax.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 import time
 from typing import Callable, Optional, Sequence, Union
@@ -439,40 +438,18 @@ def tau_sweep(K: int, d: int, taus: Sequence[float] = (1.0, 0.5, 0.2, 0.1, 0.05,
     return out
 
 
-def _refine_kw() -> bool:
-    from gnc_jax import api
-
-    return "refine" in inspect.signature(api.solve).parameters
-
-
 def solve_softmax_code(K: int, d: int, *, restarts: int = 8, seed: int = 0, refine: bool = True):
-    """Best softmax code (W, H) from api.solve("softmax-code"), refined in float64 when possible.
-
-    Uses ``api.solve(..., refine=True)`` when the api offers it, else :func:`gnc_jax.solvers.refine
-    .refine_softmax_code`.  Returns (W (K, d), H (K, d), rho(W)).
-    """
-    kw = {"refine": True} if refine and _refine_kw() else {}
-    r = _solve("softmax-code", K, d, restarts=restarts, seed=seed, **kw)
-    W, H = np.asarray(r.point["W"], np.float64), np.asarray(r.point["H"], np.float64)
-    if refine and not kw:
-        from gnc_jax.solvers.refine import refine_softmax_code
-
-        rr = refine_softmax_code(W, H)
-        W, H = np.asarray(rr.W, np.float64), np.asarray(rr.H, np.float64)
-    W = _unit_rows(W)
-    return W, _unit_rows(H), _rho(W)
+    """Best softmax code (W, H) from ``api.solve("softmax-code", refine=refine)`` (float64 max-min
+    refinement when ``refine``). Returns (W (K, d), H (K, d), rho(W))."""
+    r = _solve("softmax-code", K, d, restarts=restarts, seed=seed, refine=refine)
+    W = _unit_rows(np.asarray(r.point["W"], np.float64))
+    return W, _unit_rows(np.asarray(r.point["H"], np.float64)), _rho(W)
 
 
 def solve_tammes(K: int, d: int, *, restarts: int = 8, seed: int = 0, refine: bool = True):
-    """Best Tammes code W (K, d) from api.solve("tammes"), refined in float64 when possible. Returns (W, max_cos)."""
-    kw = {"refine": True} if refine and _refine_kw() else {}
-    r = _solve("tammes", K, d, restarts=restarts, seed=seed, **kw)
-    W = np.asarray(r.point["W"], np.float64)
-    if refine and not kw:
-        from gnc_jax.solvers.refine import refine_tammes
-
-        W = np.asarray(refine_tammes(W).W, np.float64)
-    W = _unit_rows(W)
+    """Best Tammes code W (K, d) from ``api.solve("tammes", refine=refine)``. Returns (W, max_cos)."""
+    r = _solve("tammes", K, d, restarts=restarts, seed=seed, refine=refine)
+    W = _unit_rows(np.asarray(r.point["W"], np.float64))
     return W, _max_offdiag_cos(W)
 
 
