@@ -317,7 +317,8 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
       init: optional explicit starting point (dict of arrays of the point's shape, or (R, ...)
         batches): an opt-in seed, e.g. a known code; off by default.
       refine: "tammes" and "softmax-code" only: finish every restart with the exact float64 max-min
-        refinement (``solvers.refine``) and rank the restarts by the refined figures. The refined
+        refinement (``solvers.refine``; L-BFGS inner solves, the best restart then Newton-polished to
+        the roundoff floor, `refine_restarts`) and rank the restarts by the refined figures. The refined
         points are float64; ``objective``/``status``/``steps`` stay those of the surrogate solve and
         ``restarts["refine_status"]`` holds the refinement statuses. ``seconds`` includes it.
       **hparams: problem hyperparameters (lambda_W, lambda_H, lambda_b; s; alpha, beta).
@@ -369,7 +370,7 @@ def refine_restarts(problem: str, res: Result) -> tuple[Result, np.ndarray]:
     keys = ("W",) if problem == "tammes" else ("W", "H")
     fn = refine_tammes if problem == "tammes" else refine_softmax_code
     fast = fn(*(x[k] for k in keys), **FAST_KW)
-    b = int(np.nanargmax(np.asarray(fast.value)))
+    b = int(np.argmax(np.nan_to_num(np.asarray(fast.value, np.float64), nan=-np.inf)))
     full = fn(*(getattr(fast, k)[b] for k in keys))
     status = np.asarray(fast.status_names()).reshape(-1).tolist()
     status[b] = full.status_names()
