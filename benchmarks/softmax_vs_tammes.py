@@ -119,11 +119,8 @@ def refine_all(problem: str, pts: list, cells: list, stage=None, fast: bool = Fa
             stage(f"  refine {problem}: bucket (C {C_pad}, d {d_pad}), {len(idx)} cells")
         sub = [cells[i] for i in idx]
         W, cm = padded(sub, [pts[i]["W"] for i in idx], C_pad, d_pad)
-        if problem == "tammes":
-            rr = R.refine_tammes(W, cm, **kw)
-        else:
-            H, _ = padded(sub, [pts[i]["H"] for i in idx], C_pad, d_pad)
-            rr = R.refine_softmax_code(W, H, cm, **kw)
+        point = {"W": W} if problem == "tammes" else {"W": W, "H": padded(sub, [pts[i]["H"] for i in idx], C_pad, d_pad)[0]}
+        rr = R.refine_problem(problem, point, cm, **kw)
         for j, (i, (d, K)) in enumerate(zip(idx, sub)):
             out[i] = {"W": np.asarray(rr.W[j])[:K, :d]}
             if problem != "tammes":

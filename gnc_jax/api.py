@@ -139,16 +139,16 @@ def batch_hparams(specs: list[Spec], C_pad: int, d_pad: int, n_pad: int, stages:
         hp["dim_mask"][b, : s.d] = 1
         hp["sample_mask"][b, : s.n] = 1
     p = specs[0].pdef
+    if tau_start is None:
+        starts = [None] * B
+    else:
+        starts = np.ravel(np.asarray(tau_start, np.float64))
+        if starts.size == 1:
+            starts = np.repeat(starts, B)
+        if starts.shape != (B,):
+            raise ValueError(f"tau_start must be one temperature or one per problem ({B}), got {starts.size}")
     if p.uses_tau:
         hp["tau"] = np.asarray([s.tau for s in specs], np_dtype)
-        if tau_start is None:
-            starts = [None] * B
-        else:
-            starts = np.ravel(np.asarray(tau_start, np.float64))
-            if starts.size == 1:
-                starts = np.repeat(starts, B)
-            if starts.shape != (B,):
-                raise ValueError(f"tau_start must be one temperature or one per problem ({B}), got {starts.size}")
         hp["taus"] = np.asarray([tau_schedule(p, s.tau, stages, None if t0 is None else float(t0))
                                  for s, t0 in zip(specs, starts)], np_dtype)
     for key, _ in p.hparams:
@@ -364,16 +364,15 @@ def refine_restarts(problem: str, res: Result) -> tuple[Result, np.ndarray]:
     the exact figure) is refined again with the full refinement (Newton polish to the roundoff
     floor). Returns ``res`` with the refined points (float64) and the (R,) refinement status names.
     """
-    from .solvers.refine import FAST_KW, refine_softmax_code, refine_tammes
+    from .solvers.refine import FAST_KW, refine_problem
 
-    x = dict(res.x)
     keys = ("W",) if problem == "tammes" else ("W", "H")
-    fn = refine_tammes if problem == "tammes" else refine_softmax_code
-    fast = fn(*(x[k] for k in keys), **FAST_KW)
+    fast = refine_problem(problem, res.x, **FAST_KW)
     b = int(np.argmax(np.nan_to_num(np.asarray(fast.value, np.float64), nan=-np.inf)))
-    full = fn(*(getattr(fast, k)[b] for k in keys))
+    full = refine_problem(problem, {k: getattr(fast, k)[b] for k in keys})
     status = np.asarray(fast.status_names()).reshape(-1).tolist()
     status[b] = full.status_names()
+    x = dict(res.x)
     for k in keys:
         x[k] = np.array(getattr(fast, k))
         x[k][b] = np.asarray(getattr(full, k))

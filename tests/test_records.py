@@ -14,7 +14,7 @@ from gnc_jax.codes import cell24, min_angle_deg
 from gnc_jax.codes.records import (RecordRow, parse_range, perturb, pick_distinct, run_records, search_code,
                                    search_codes, solve_record, start_temperatures)
 from gnc_jax.solvers.base import Status
-from gnc_jax.solvers.refine import FAST_KW, refine_softmax_code, refine_tammes
+from gnc_jax.solvers.refine import FAST_KW, refine_problem, refine_softmax_code, refine_tammes
 
 
 def _jitter(x, scale, seed):
@@ -84,6 +84,8 @@ def test_api_refine_softmax_code_d2_polygon_margin():
 def test_api_refine_rejects_problems_without_a_refinement():
     with pytest.raises(ValueError, match="^refine"):
         gnc_jax.solve("ce-ufm", C=4, d=3, tau=0.5, refine=True)
+    with pytest.raises(ValueError, match="^problem"):
+        refine_problem("hug", {"W": np.eye(3)})
 
 
 # ------------------------------------------------------------------------------------- records

@@ -303,10 +303,10 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     Ns = [check_count(n) for n in Ns]
     if not Ns:
         raise ValueError("Ns must name at least one point count")
-    start_taus = _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus)
-    refine_kw = dict(refine_kw or {})
     from ..solvers.refine import FAST_KW
 
+    start_taus = _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus)
+    refine_kw = dict(refine_kw or {})
     round_kw = {**FAST_KW, **refine_kw}
     N_pad = padded_size(max(Ns), bucket)
     states = [_SearchState(index=i, N=N, rng=np.random.default_rng([seed, d, N, 7])) for i, N in enumerate(Ns)]

@@ -606,3 +606,13 @@ def refine_softmax_code(
 
 __all__ = ["MaxMinResult", "RefineResult", "default_features", "refine_maxmin", "refine_softmax_code",
            "refine_tammes"]
+
+
+def refine_problem(problem: str, point: dict, class_mask=None, **kwargs) -> RefineResult:
+    """`refine_tammes` (problem "tammes": point {"W"}) or `refine_softmax_code` ("softmax-code":
+    {"W", "H"}) of a point dict of (..., N, d) arrays; ``kwargs`` go to the refinement."""
+    if problem == "tammes":
+        return refine_tammes(point["W"], class_mask, **kwargs)
+    if problem == "softmax-code":
+        return refine_softmax_code(point["W"], point["H"], class_mask, **kwargs)
+    raise ValueError(f"problem: only 'tammes' and 'softmax-code' have an exact refinement, not {problem!r}")
