@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/tammes_records.py [--N 4:130] [--exact] [--exact-only]
         [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 16] [--patience 5] [--hops 64]
-        [--refine-top 2] [--lockstep 1] [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
+        [--relocate] [--refine-top 2] [--lockstep 1] [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT]
+        [--out FILE.json]
     .venv/bin/python benchmarks/tammes_records.py --merge A.jsonl,B.jsonl [--out FILE.json]
 
 Every row is found from random starts only (``gnc_jax.codes.records.iter_solve_records``: batched
@@ -32,7 +33,8 @@ import numpy as np
 
 from gnc_jax.codes.cli import format_table
 from gnc_jax.codes.constructions import FIXED_CODES
-from gnc_jax.codes.records import SEARCH_DEFAULTS as D, RecordRow, iter_solve_records, parse_range
+from gnc_jax.codes.records import (HOP_MOVES, RELOCATE_MOVES, SEARCH_DEFAULTS as D, RecordRow, iter_solve_records,
+                                   parse_range)
 
 TOL_DEG = 1e-6
 
@@ -149,6 +151,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-rounds", type=int, default=D["max_rounds"])
     ap.add_argument("--patience", type=int, default=D["patience"])
     ap.add_argument("--hops", type=int, default=D["hops"])
+    ap.add_argument("--relocate", action="store_true",
+                    help="add the hole-relocation hop moves (records.RELOCATE_MOVES) to the default ones")
     ap.add_argument("--refine-top", type=int, default=D["refine_top"])
     ap.add_argument("--lockstep", type=int, default=1,
                     help="solve this many consecutive N of one d together, one batch per search stage (1 = one N "
@@ -182,7 +186,8 @@ def main(argv=None) -> int:
         cases = cases[shard::shards]
         done = {(e["d"], e["N"]): e for e in read_rows([args.rows_out])} if args.rows_out else {}
         kw = dict(restarts=args.restarts, seed=args.seed, max_rounds=args.max_rounds, refine_top=args.refine_top,
-                  patience=args.patience, hops=args.hops)
+                  patience=args.patience, hops=args.hops,
+                  hop_moves=HOP_MOVES + RELOCATE_MOVES if args.relocate else HOP_MOVES)
         t0 = time.perf_counter()
         rows = [RecordRow.from_dict(done[(d, n)]) for d, n, _ in cases if (d, n) in done]
         todo = [c for c in cases if (c[0], c[1]) not in done]

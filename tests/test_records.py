@@ -11,8 +11,9 @@ from conftest import cross_polytope, icosahedron, random_rotation
 import gnc_jax
 from gnc_jax.cli import main
 from gnc_jax.codes import cell24, min_angle_deg
-from gnc_jax.codes.records import (RecordRow, parse_range, perturb, pick_distinct, run_records, search_code,
-                                   search_codes, solve_record, start_temperatures)
+from gnc_jax.codes.records import (HOP_MOVES, RecordRow, deepest_hole, hop_move_table, parse_range, perturb,
+                                   pick_distinct, relocate_points, run_records, search_code, search_codes,
+                                   solve_record, start_temperatures)
 from gnc_jax.solvers.base import Status
 from gnc_jax.solvers.refine import FAST_KW, refine_problem, refine_softmax_code, refine_tammes
 
@@ -112,6 +113,36 @@ def test_regional_perturbation_moves_only_the_points_nearest_to_one_of_them():
             assert len(moved) == 3
             cos = x[moved] @ x[moved].T
             assert np.sum(np.isclose(cos, 1 / np.sqrt(5))) >= 4  # >= two neighbour pairs among the three
+
+
+def test_deepest_hole_and_relocation_of_the_icosahedron():
+    # The icosahedron's deepest holes are its 20 face centres, 37.377 deg from the nearest vertices.
+    x = icosahedron() @ random_rotation(3, 2)
+    rng = np.random.default_rng(0)
+    face = np.degrees(np.arccos(np.sqrt((5 + 2 * np.sqrt(5)) / 15)))
+    hole = deepest_hole(x, rng, samples=20000)
+    assert face - 0.5 < np.degrees(np.arccos(np.max(x @ hole))) <= face + 1e-9
+    for k in (1, 2):
+        y = relocate_points(_pad(x, 16), 12, k, rng)
+        moved = np.flatnonzero(np.linalg.norm(y[:12] - x, axis=1) > 1e-12)
+        assert len(moved) == k and np.all(y[12:] == 0.0)
+        np.testing.assert_allclose(np.linalg.norm(y[:12], axis=1), 1.0, atol=1e-12)
+        # each moved point sits in a hole: > 30 deg from every other point (a vertex's neighbours are 63.4 deg away)
+        cos = y[moved] @ np.delete(y[:12], moved[:1], axis=0).T
+        assert np.degrees(np.arccos(np.max(cos[0]))) > 30.0
+    out = perturb(_pad(x, 16), 12, 4, 63.4, rng, scales=(0.0,), relocate=(0, 1))
+    changed = [int(np.sum(np.linalg.norm(o[:12] - x, axis=1) > 1e-12)) for o in out]
+    assert changed == [0, 1, 0, 1]
+
+
+def test_hop_moves_are_validated_by_name():
+    table = hop_move_table(HOP_MOVES + ((0.1, 0.0, 1.0, 2),))
+    assert table.shape == (len(HOP_MOVES) + 1, 4) and table[0, 3] == 0 and table[-1, 3] == 2
+    for bad in ((), ((0.1, 0.0),), ((0.1, 0.0, 0.0),), ((0.1, 0.0, 1.0, 0.5),), ((-0.1, 0.0, 1.0),), (("a", 0, 1),)):
+        with pytest.raises(ValueError, match="hop_moves"):
+            hop_move_table(bad)
+    with pytest.raises(ValueError, match="hop_moves"):
+        search_code(3, 6, hop_moves=((0.1, 0.0, 2.0),))
 
 
 def test_small_records_run_matches_the_table():

@@ -39,7 +39,8 @@ PERTURB_SCALES = (0.05, 0.15, 0.3)  # perturbation sigma, in units of the curren
 # Basin hops: perturb the best code (sigma = scale x its minimal angle; only the fraction `region`
 # of its points nearest to a random one of them when region < 1), then solve the surrogate again
 # over HOP_STAGES continuation stages from the start temperature tau0 of the move
-# (HOP_MOVES = (scale, tau0, region), cycled; tau0 = 0: all stages at the final tau, a local solve).
+# (HOP_MOVES = (scale, tau0, region[, relocate]), cycled; tau0 = 0: all stages at the final tau, a
+# local solve; relocate: that many points first moved to the deepest holes, default 0).
 # Global local moves alone scatter on d = 3, N = 49 (no better basin in 128 hops); short
 # continuations from 1e-3 or 3e-3 reach the record's basin in ~1-3 of 128 there. Without the small
 # local move, N = 44 stopped 7e-3 deg short; without the regional moves (15-25 % of the points),
@@ -47,6 +48,12 @@ PERTURB_SCALES = (0.05, 0.15, 0.3)  # perturbation sigma, in units of the curren
 HOP_MOVES = ((0.1, 0.0, 1.0), (0.3, 1e-3, 1.0), (0.5, 1e-3, 1.0), (0.8, 1e-3, 1.0), (0.3, 3e-3, 1.0),
              (0.5, 3e-3, 1.0), (0.8, 3e-3, 1.0), (1.2, 3e-3, 1.0),
              (0.5, 0.0, 0.15), (1.0, 0.0, 0.15), (0.5, 1e-3, 0.25), (1.0, 1e-3, 0.25))
+# Opt-in moves (``hop_moves=HOP_MOVES + RELOCATE_MOVES``; benchmarks/tammes_records.py --relocate):
+# one or two random points moved to the deepest holes first, then a small global or regional
+# perturbation. On the 8 misses of d = 3, N = 71..100 with the defaults they matched N = 71 and 74,
+# took N = 94 from 3.8e-4 to 4.8e-6 deg short and left the other five where they were
+# (benchmarks/RESULTS.md): too little evidence, without a same-seed control, to make them default.
+RELOCATE_MOVES = ((0.1, 0.0, 1.0, 1), (0.3, 1e-3, 0.25, 1), (0.1, 1e-3, 1.0, 2), (0.0, 0.0, 1.0, 1))
 HOP_STAGES = 3
 POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
 # First continuation temperatures of the fresh restarts, cycled over restart indices. From 0.03 the
@@ -180,21 +187,43 @@ def pick_distinct(angles: np.ndarray, k: int, resolution_deg: float = 1e-4) -> n
     return np.asarray(chosen, int)
 
 
+def deepest_hole(points: np.ndarray, rng: np.random.Generator, samples: int = 4096) -> np.ndarray:
+    """Approximately the point of the sphere farthest from every row of ``points`` (N, d): the best
+    of ``samples`` random unit vectors (smallest largest cosine to the code); a fine net in d = 3, a
+    coarse one as d grows. Returns (d,)."""
+    cand = normalize_rows(rng.standard_normal((samples, points.shape[1])))
+    return cand[int(np.argmin(np.max(cand @ points.T, axis=1)))]
+
+
+def relocate_points(code: np.ndarray, N: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Move ``k`` random points of ``code`` (first N rows of (N_pad, d)), one after the other, to
+    the deepest hole of the code as it stands (`deepest_hole`): a change of the contact graph that
+    a small perturbation does not make. Returns a copy."""
+    out = np.array(code, np.float64)
+    for i in rng.choice(N, size=min(int(k), N), replace=False):
+        out[i] = deepest_hole(out[:N], rng)
+    return out
+
+
 def perturb(best: np.ndarray, N: int, count: int, angle_deg: float, rng: np.random.Generator,
-            scales=PERTURB_SCALES, regions=None) -> np.ndarray:
+            scales=PERTURB_SCALES, regions=None, relocate=None) -> np.ndarray:
     """``count`` Gaussian perturbations of ``best`` (N_pad, d), sigma = scale x angle (radians),
     cycling over ``scales``; padded rows stay zero. ``regions`` (cycled with the scales; default all
     1.0): the fraction of points moved, the ones nearest to a random point of the code (a local
-    move), the rest kept. Returns (count, N_pad, d) unit rows."""
+    move), the rest kept. ``relocate`` (cycled; default all 0): points first moved to the deepest
+    holes (`relocate_points`). Returns (count, N_pad, d) unit rows."""
     theta = math.radians(angle_deg)
     out = np.repeat(best[None], count, axis=0).astype(np.float64)
     for i in range(count):
+        k = 0 if relocate is None else int(relocate[i % len(relocate)])
+        if k > 0:
+            out[i] = relocate_points(best, N, k, rng)
         sigma = scales[i % len(scales)] * theta
         noise = sigma * rng.standard_normal(out[i, :N].shape)
         frac = 1.0 if regions is None else float(regions[i % len(regions)])
         if frac < 1.0:
             m = max(1, int(math.ceil(frac * N)))
-            near = np.argsort(-(best[:N] @ best[rng.integers(N)]), kind="stable")[:m]
+            near = np.argsort(-(out[i, :N] @ out[i, rng.integers(N)]), kind="stable")[:m]
             noise[np.setdiff1d(np.arange(N), near)] = 0.0
         out[i, :N] += noise
     out[:, N:] = 0.0
@@ -225,6 +254,29 @@ def _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_
     if not taus or not all(math.isfinite(t) and t > 0 for t in taus):
         raise ValueError(f"start_taus must be one or more finite temperatures > 0, got {start_taus!r}")
     return taus
+
+
+def hop_move_table(moves) -> np.ndarray:
+    """Hop moves as a (M, 4) float array of (scale, tau0, region, relocate); a move of three fields
+    relocates nothing. ValueError naming ``hop_moves`` on an empty list, a wrong length or a value
+    out of range (scale >= 0, tau0 >= 0, 0 < region <= 1, relocate a count >= 0)."""
+    rows = []
+    for m in moves:
+        try:
+            m = tuple(float(v) for v in m)
+        except (TypeError, ValueError):
+            raise ValueError(f"hop_moves: each move is a tuple of numbers, got {m!r}") from None
+        if len(m) == 3:
+            m = m + (0.0,)
+        ok = (len(m) == 4 and all(math.isfinite(v) for v in m) and m[0] >= 0 and m[1] >= 0
+              and 0 < m[2] <= 1 and m[3] >= 0 and m[3] == int(m[3]))
+        if not ok:
+            raise ValueError(f"hop_moves: each move is (scale >= 0, tau0 >= 0, 0 < region <= 1[, relocate >= 0]), "
+                             f"got {m!r}")
+        rows.append(m)
+    if not rows:
+        raise ValueError("hop_moves must hold at least one move")
+    return np.asarray(rows, np.float64)
 
 
 def start_temperatures(restart_ids: Iterable[int], start_taus=START_TAUS) -> np.ndarray:
@@ -275,7 +327,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
                       refine_top: int = _D["refine_top"], max_rounds: int = _D["max_rounds"],
                       patience: int = _D["patience"], hops: int = _D["hops"], improve_tol_deg: float = 1e-8,
                       bucket: int = BUCKET, refine_kw: dict | None = None, screen: dict | bool = True,
-                      start_taus=START_TAUS) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
+                      start_taus=START_TAUS,
+                      hop_moves=HOP_MOVES) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
     """Search good Tammes codes for several N at once, from random starts. Yields
     (index into Ns, (points (N, d), angle deg, rounds)) as soon as each N's search stops.
 
@@ -290,7 +343,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     temperatures ``start_taus`` cycled over the restart index (`start_temperatures`). Every later
     round pools ``restarts`` fresh surrogate restarts (new restart indices) with ``hops``
     perturbations of the best code so far, each solved again by the surrogate, locally or by a short
-    continuation from a cold temperature (basin hopping; ``HOP_MOVES``, ``HOP_STAGES``). Every
+    continuation from a cold temperature (basin hopping; ``hop_moves``, default ``HOP_MOVES``, cycled
+    over the hops; ``HOP_STAGES``). Every
     round screens its whole pool with a short float64 refinement (``screen``, default ``SCREEN_KW``;
     ``screen=False`` ranks by the surrogate's angles) and refines the best ``refine_top`` distinct
     codes to their max-min optimum (``refine_top - 1`` plus one small direct perturbation of the
@@ -310,8 +364,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     round_kw = {**FAST_KW, **refine_kw}
     N_pad = padded_size(max(Ns), bucket)
     states = [_SearchState(index=i, N=N, rng=np.random.default_rng([seed, d, N, 7])) for i, N in enumerate(Ns)]
-    hop_scales, hop_taus, hop_regions = (np.asarray([HOP_MOVES[i % len(HOP_MOVES)][k] for i in range(hops)])
-                                         for k in (0, 1, 2))
+    moves = hop_move_table(hop_moves)
+    hop_scales, hop_taus, hop_regions, hop_relocate = (moves[np.arange(hops) % len(moves), k] for k in range(4))
     for rnd in range(max_rounds):
         active = [st for st in states if not st.done]
         if not active:
@@ -324,8 +378,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
                                 tau_start=_pad_slots([start_temperatures(ids, start_taus)] * len(active)))
         pools = _unslot(fresh, restarts, len(active))
         if rnd > 0 and hops > 0:
-            starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=hop_scales, regions=hop_regions)
-                      for st in active]
+            starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=hop_scales, regions=hop_regions,
+                              relocate=hop_relocate) for st in active]
             hopped = surrogate_batch(d, _slot_counts(ns, hops), _pad_slots(starts), stages=HOP_STAGES,
                                      tau_start=_pad_slots([hop_taus] * len(active)))
             pools = [np.concatenate([p, h]) for p, h in zip(pools, _unslot(hopped, hops, len(active)))]
@@ -450,7 +504,8 @@ def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
     return sorted(out)
 
 
-__all__ = ["RecordRow", "exact_angles", "iter_search_codes", "iter_solve_records", "parse_range", "perturb",
-           "pick_distinct", "random_starts", "record_row", "refine_batch", "row_masks", "run_records", "search_code",
-           "search_codes", "solve_record", "solve_records", "start_temperatures", "surrogate_batch",
-           "HOP_MOVES", "SCREEN_KW", "SEARCH_DEFAULTS", "START_TAUS"]
+__all__ = ["RecordRow", "deepest_hole", "exact_angles", "hop_move_table", "iter_search_codes", "iter_solve_records",
+           "parse_range", "perturb", "pick_distinct", "random_starts", "record_row", "refine_batch", "relocate_points",
+           "row_masks", "run_records", "search_code", "search_codes", "solve_record", "solve_records",
+           "start_temperatures", "surrogate_batch", "HOP_MOVES", "RELOCATE_MOVES", "SCREEN_KW", "SEARCH_DEFAULTS",
+           "START_TAUS"]
