@@ -119,7 +119,9 @@ def refine_all(problem: str, pts: list, cells: list, stage=None, fast: bool = Fa
             stage(f"  refine {problem}: bucket (C {C_pad}, d {d_pad}), {len(idx)} cells")
         sub = [cells[i] for i in idx]
         W, cm = padded(sub, [pts[i]["W"] for i in idx], C_pad, d_pad)
-        point = {"W": W} if problem == "tammes" else {"W": W, "H": padded(sub, [pts[i]["H"] for i in idx], C_pad, d_pad)[0]}
+        point = {"W": W}
+        if problem != "tammes":
+            point["H"], _ = padded(sub, [pts[i]["H"] for i in idx], C_pad, d_pad)
         rr = R.refine_problem(problem, point, cm, **kw)
         for j, (i, (d, K)) in enumerate(zip(idx, sub)):
             out[i] = {"W": np.asarray(rr.W[j])[:K, :d]}
@@ -238,7 +240,8 @@ def main(argv=None) -> int:
         w.writeheader()
         w.writerows(rows)
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
-                max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None, cross_seed=a.cross_seed, tammes_search=a.tammes_search, seconds=seconds, tol=a.tol,
+                max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None, cross_seed=a.cross_seed,
+                tammes_search=a.tammes_search, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))
     with open(a.out + ".json", "w") as f:

@@ -604,10 +604,6 @@ def refine_softmax_code(
         return _unbatch(_softmax_batch(Wb, Hb, cm, opts), batch)
 
 
-__all__ = ["MaxMinResult", "RefineResult", "default_features", "refine_maxmin", "refine_softmax_code",
-           "refine_tammes"]
-
-
 def refine_problem(problem: str, point: dict, class_mask=None, **kwargs) -> RefineResult:
     """`refine_tammes` (problem "tammes": point {"W"}) or `refine_softmax_code` ("softmax-code":
     {"W", "H"}) of a point dict of (..., N, d) arrays; ``kwargs`` go to the refinement."""
@@ -616,3 +612,7 @@ def refine_problem(problem: str, point: dict, class_mask=None, **kwargs) -> Refi
     if problem == "softmax-code":
         return refine_softmax_code(point["W"], point["H"], class_mask, **kwargs)
     raise ValueError(f"problem: only 'tammes' and 'softmax-code' have an exact refinement, not {problem!r}")
+
+
+__all__ = ["FAST_KW", "MaxMinResult", "RefineResult", "default_features", "refine_maxmin", "refine_problem",
+           "refine_softmax_code", "refine_tammes"]
