@@ -4,9 +4,11 @@
 # 1. smoke (unless SMOKE=0): gnc_jax imports and solves on the GPU (stops here if not);
 # 2. in parallel, each under its own time limit (SECONDS bounds the longest, default 420), the parts named
 #    in $PARTS (default "records faces tests"):
-#    - d = 3 Tammes records (benchmarks/tammes_records.py) split over $WORKERS GPU processes (default 8),
-#      N = $RECORDS_N (default 41:130), $LOCKSTEP N per batched search (default 1), each row appended to
-#      OUTDIR/rows_I.jsonl as it finishes;
+#    - d = 3 Tammes records (benchmarks/tammes_records.py) split over $WORKERS GPU processes (default 1:
+#      on an H200, 8 processes sharing the GPU did no more search rounds per second than one; RESULTS.md),
+#      N = $RECORDS_N (default 41:130), $LOCKSTEP N per batched search (default 1), extra search options
+#      $RECORDS_ARGS (e.g. "--restarts 64 --hops 448 --seed 1"), each row appended to OUTDIR/rows_I.jsonl
+#      as it finishes;
 #    - the faces setting d = 512, K = 10,000 (benchmarks/certified_margins.py), short then long search;
 #    - the GPU test subset (manifolds, objectives, solvers, metrics, refinement), then grid_throughput;
 # 3. merges the record rows into OUTDIR/tammes_records_gpu.json and packs every log into OUTDIR/gpu_checks.tar.gz.
@@ -14,9 +16,10 @@
 set -u
 OUT_DIR=${1:?usage: benchmarks/gpu_checks.sh OUTDIR [SECONDS]}
 LIMIT=${2:-420}
-WORKERS=${WORKERS:-8}
+WORKERS=${WORKERS:-1}
 RECORDS_N=${RECORDS_N:-41:130}
 LOCKSTEP=${LOCKSTEP:-1}
+RECORDS_ARGS=${RECORDS_ARGS:-}
 PARTS=${PARTS:-records faces tests}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT_DIR"
@@ -38,7 +41,7 @@ EOF
 t0=$(date +%s)
 cd benchmarks
 [[ " $PARTS " == *" records "* ]] && for i in $(seq 0 $((WORKERS - 1))); do
-  timeout "$LIMIT" "$PY" tammes_records.py --N "$RECORDS_N" --shard "$i/$WORKERS" --lockstep "$LOCKSTEP" \
+  timeout "$LIMIT" "$PY" tammes_records.py --N "$RECORDS_N" --shard "$i/$WORKERS" --lockstep "$LOCKSTEP" $RECORDS_ARGS \
     --rows-out "$OUT_DIR/rows_$i.jsonl" --device-label "$LABEL" --out "$OUT_DIR/records_shard_$i.json" \
     >"$OUT_DIR/records_$i.log" 2>&1 &
 done

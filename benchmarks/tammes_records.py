@@ -98,6 +98,12 @@ def append_row(path: str, entry: dict) -> None:
         os.fsync(f.fileno())
 
 
+def search_settings(args) -> dict:
+    """The search options of a run, stored with each row of --rows-out (a --merge reports them from there)."""
+    return {k: getattr(args, k) for k in ("restarts", "seed", "max_rounds", "patience", "hops", "relocate",
+                                          "refine_top")}
+
+
 def lockstep_groups(cases: list, size: int) -> list[list]:
     """Consecutive cases of the same d in groups of at most ``size`` (solved together in lockstep)."""
     if size < 1:
@@ -172,13 +178,19 @@ def main(argv=None) -> int:
     meta = {"command": " ".join(["benchmarks/tammes_records.py"] + (argv if argv is not None else sys.argv[1:])),
             "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "machine": platform.machine(),
             **run_meta(args.device_label), **vars(args)}
+    search = search_settings(args)
     if args.merge:
         entries = read_rows(args.merge.split(","))
         if not entries:
             raise SystemExit(f"--merge: no rows in {args.merge}")
+        for key in search:  # the merge's own CLI values were not used: report the rows' settings instead
+            meta.pop(key, None)
+        meta["search"] = [json.loads(s) for s in sorted({json.dumps(e.get("search"), sort_keys=True)
+                                                         for e in entries})]
         rows = [RecordRow.from_dict(e) for e in entries]
         wall = max(e["finished_unix"] for e in entries) - min(e["started_unix"] for e in entries)
     else:
+        meta["search"] = [search]
         cases = [] if args.exact_only else [(3, n, None) for n in parse_range(args.N, "--N", lo=2)]
         if args.exact or args.exact_only:
             cases += exact_codes(args.exact_codes)
@@ -200,7 +212,8 @@ def main(argv=None) -> int:
                 if args.rows_out:
                     append_row(args.rows_out, row.to_dict(points=True) | {"started_unix": started,
                                                                           "finished_unix": time.time(),
-                                                                          "lockstep": len(group)})
+                                                                          "lockstep": len(group),
+                                                                          "search": search})
                 name = names[(d, row.N)]
                 gap = "n/a" if row.gap_deg is None else f"{row.gap_deg:+.2e}"
                 print(f"[{len(rows)}/{len(cases)}] d={d} N={row.N}{' ' + name if name else ''}: {row.angle_deg:.9f} "

@@ -181,7 +181,10 @@ def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, mon
     spec.loader.exec_module(bench)
     rows_file = tmp_path / "rows.jsonl"
     row = solve_record(3, 4, **FAST)
-    bench.append_row(str(rows_file), row.to_dict(points=True) | {"started_unix": 1.0, "finished_unix": 2.0})
+    wide = {"restarts": 64, "seed": 1, "max_rounds": 16, "patience": 5, "hops": 448, "relocate": False,
+            "refine_top": 2}
+    bench.append_row(str(rows_file), row.to_dict(points=True) | {"started_unix": 1.0, "finished_unix": 2.0,
+                                                                 "search": wide})
     with open(rows_file, "a") as f:
         f.write('{"d": 3, "N": 5, "angle')  # a crash in the middle of a write
     back = bench.read_rows([str(rows_file)])
@@ -197,6 +200,8 @@ def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, mon
     assert bench.main(["--merge", str(rows_file), "--out", str(out)]) == 0
     merged = json.loads(out.read_text())
     assert merged["summary"]["matched"] == 1 and merged["summary"]["wall_seconds"] == 1.0
+    # the merged meta names the rows' search settings, not the merging command's defaults
+    assert merged["meta"]["search"] == [wide] and "restarts" not in merged["meta"]
 
 
 @pytest.mark.slow
