@@ -13,7 +13,8 @@ rule) and then compared with the best-known table. Prints the rows, the fraction
 matrix and from the chord), and the total time; writes JSON (rows with coordinates) next to this
 file unless --out is given. With --rows-out each finished row is appended to a JSON-lines file at
 once and a rerun skips the rows already there; --shard I/K splits the cases between parallel workers
-(each with its own --rows-out), and --merge summarizes their files into one table and JSON.
+(each with its own --rows-out), and --merge summarizes their files into one table and JSON (its meta
+names the search settings stored with the rows, not the merging command's own defaults).
 --lockstep K searches K consecutive N together (`gnc_jax.codes.records.search_codes`): the same search
 per N, one batch per stage over all of them; a row is written as soon as its own search stops, and its
 seconds run from the group's start. (Measured so far: slower than one N at a time, on the CPU and on
