@@ -100,9 +100,9 @@ def append_row(path: str, entry: dict) -> None:
 
 
 def search_settings(args) -> dict:
-    """The search options of a run, stored with each row of --rows-out (a --merge reports them from there)."""
-    return {k: getattr(args, k) for k in ("restarts", "seed", "max_rounds", "patience", "hops", "relocate",
-                                          "refine_top")}
+    """The search options of a run (``SEARCH_DEFAULTS``' keys, seed, relocate): the meta's ``search`` and each
+    row of --rows-out hold them (a --merge reports the rows')."""
+    return {k: getattr(args, k) for k in (*D, "seed", "relocate")}
 
 
 def lockstep_groups(cases: list, size: int) -> list[list]:
@@ -180,12 +180,12 @@ def main(argv=None) -> int:
             "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "machine": platform.machine(),
             **run_meta(args.device_label), **vars(args)}
     search = search_settings(args)
+    for key in search:  # reported once, under "search" (a merge reports the rows' settings, not its own)
+        meta.pop(key)
     if args.merge:
         entries = read_rows(args.merge.split(","))
         if not entries:
             raise SystemExit(f"--merge: no rows in {args.merge}")
-        for key in search:  # the merge's own CLI values were not used: report the rows' settings instead
-            meta.pop(key, None)
         meta["search"] = [json.loads(s) for s in sorted({json.dumps(e.get("search"), sort_keys=True)
                                                          for e in entries})]
         rows = [RecordRow.from_dict(e) for e in entries]
@@ -198,9 +198,8 @@ def main(argv=None) -> int:
         shard, shards = parse_shard(args.shard)
         cases = cases[shard::shards]
         done = {(e["d"], e["N"]): e for e in read_rows([args.rows_out])} if args.rows_out else {}
-        kw = dict(restarts=args.restarts, seed=args.seed, max_rounds=args.max_rounds, refine_top=args.refine_top,
-                  patience=args.patience, hops=args.hops,
-                  hop_moves=HOP_MOVES + RELOCATE_MOVES if args.relocate else HOP_MOVES)
+        kw = {k: v for k, v in search.items() if k != "relocate"}
+        kw["hop_moves"] = HOP_MOVES + RELOCATE_MOVES if args.relocate else HOP_MOVES
         t0 = time.perf_counter()
         rows = [RecordRow.from_dict(done[(d, n)]) for d, n, _ in cases if (d, n) in done]
         todo = [c for c in cases if (c[0], c[1]) not in done]
