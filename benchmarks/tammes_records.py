@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/tammes_records.py [--N 4:130] [--exact] [--exact-only]
         [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 16] [--patience 5] [--hops 64]
-        [--relocate] [--refine-top 2] [--lockstep 1] [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT]
-        [--out FILE.json]
+        [--relocate] [--neighbors ROWS.jsonl,OUT.json] [--symmetric 0] [--refine-top 2] [--lockstep 1]
+        [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
     .venv/bin/python benchmarks/tammes_records.py --merge A.jsonl,B.jsonl [--out FILE.json]
 
 Every row is found from random starts only (``gnc_jax.codes.records.iter_solve_records``: batched
@@ -15,6 +15,14 @@ file unless --out is given. With --rows-out each finished row is appended to a J
 once and a rerun skips the rows already there; --shard I/K splits the cases between parallel workers
 (each with its own --rows-out), and --merge summarizes their files into one table and JSON (its meta
 names the search settings stored with the rows, not the merging command's own defaults).
+--neighbors FILES seeds each N's first round with the codes this script found before for N - 1 (plus a
+point in one of its deepest holes) and N + 1 (minus each point in turn), from earlier rows files or
+JSON outputs and from the rows this run finishes (`gnc_jax.codes.records.neighbor_starts`); the rows
+must come from this script (own finds: never a table or a construction), and each row of --rows-out
+names the neighbour angles it was seeded with.
+--symmetric K adds K restarts per round that start from random codes invariant under a rotation group
+(`gnc_jax.codes.symmetry`: cyclic, dihedral, tetrahedral, octahedral, icosahedral orbits; d = 3 rows only,
+the exact codes of d >= 4 run without them).
 --lockstep K searches K consecutive N together (`gnc_jax.codes.records.search_codes`): the same search
 per N, one batch per stage over all of them; a row is written as soon as its own search stops, and its
 seconds run from the group's start. (Measured so far: slower than one N at a time, on the CPU and on
@@ -35,7 +43,7 @@ import numpy as np
 from gnc_jax.codes.cli import format_table
 from gnc_jax.codes.constructions import FIXED_CODES
 from gnc_jax.codes.records import (HOP_MOVES, RELOCATE_MOVES, SEARCH_DEFAULTS as D, RecordRow, iter_solve_records,
-                                   parse_range)
+                                   neighbor_starts, parse_range)
 
 TOL_DEG = 1e-6
 
@@ -100,9 +108,43 @@ def append_row(path: str, entry: dict) -> None:
 
 
 def search_settings(args) -> dict:
-    """The search options of a run (``SEARCH_DEFAULTS``' keys, seed, relocate): the meta's ``search`` and each
-    row of --rows-out hold them (a --merge reports the rows')."""
-    return {k: getattr(args, k) for k in (*D, "seed", "relocate")}
+    """The search options of a run (``SEARCH_DEFAULTS``' keys, seed, relocate, neighbors, symmetric): the meta's
+    ``search`` and each row of --rows-out hold them (a --merge reports the rows')."""
+    return {k: getattr(args, k) for k in (*D, "seed", "relocate", "neighbors", "symmetric")}
+
+
+def own_codes(paths) -> dict:
+    """{(d, N): (angle deg, points (N, d))}: the best code per (d, N) in rows files (JSON lines) or JSON
+    outputs of this script. SystemExit naming --neighbors when a file is missing or a row lacks the
+    fields this script writes (points, rounds): only its own finds may seed a search."""
+    best: dict = {}
+    for path in paths:
+        if not os.path.exists(path):
+            raise SystemExit(f"--neighbors: no file {path}")
+        if path.endswith(".jsonl"):
+            entries = read_rows([path])
+        else:
+            with open(path) as f:
+                entries = json.load(f).get("rows", [])
+        for e in entries:
+            if "points" not in e or "rounds" not in e:
+                raise SystemExit(f"--neighbors: {path} holds a row that tammes_records.py did not write")
+            key = (int(e["d"]), int(e["N"]))
+            if key not in best or e["angle_deg"] > best[key][0]:
+                best[key] = (float(e["angle_deg"]), np.asarray(e["points"], np.float64))
+    return best
+
+
+def seeds_from_neighbors(found: dict, d: int, Ns, seed: int) -> tuple[dict, dict]:
+    """Start codes ({N: (S, N, d)}, `neighbor_starts` of the found codes of N - 1 and N + 1) and, per N, the
+    angles they came from ({N: {"N-1": deg | None, "N+1": deg | None}})."""
+    codes, sources = {}, {}
+    for n in Ns:
+        lo, hi = found.get((d, n - 1)), found.get((d, n + 1))
+        sources[n] = {"N-1": lo and lo[0], "N+1": hi and hi[0]}
+        if lo or hi:
+            codes[n] = neighbor_starts(n, lo and lo[1], hi and hi[1], rng=np.random.default_rng([seed, d, n, 11]))
+    return codes, sources
 
 
 def lockstep_groups(cases: list, size: int) -> list[list]:
@@ -160,6 +202,11 @@ def main(argv=None) -> int:
     ap.add_argument("--hops", type=int, default=D["hops"])
     ap.add_argument("--relocate", action="store_true",
                     help="add the hole-relocation hop moves (records.RELOCATE_MOVES) to the default ones")
+    ap.add_argument("--neighbors", default=None,
+                    help="comma list of earlier rows files / JSON outputs of this script: the codes found for N-1 and "
+                         "N+1 (and those this run finishes) seed each N's first round")
+    ap.add_argument("--symmetric", type=int, default=0,
+                    help="extra restarts per round from random symmetric codes (d = 3; gnc_jax.codes.symmetry)")
     ap.add_argument("--refine-top", type=int, default=D["refine_top"])
     ap.add_argument("--lockstep", type=int, default=1,
                     help="solve this many consecutive N of one d together, one batch per search stage (1 = one N "
@@ -198,22 +245,29 @@ def main(argv=None) -> int:
         shard, shards = parse_shard(args.shard)
         cases = cases[shard::shards]
         done = {(e["d"], e["N"]): e for e in read_rows([args.rows_out])} if args.rows_out else {}
-        kw = {k: v for k, v in search.items() if k != "relocate"}
+        kw = {k: v for k, v in search.items() if k not in ("relocate", "neighbors")}
         kw["hop_moves"] = HOP_MOVES + RELOCATE_MOVES if args.relocate else HOP_MOVES
         t0 = time.perf_counter()
         rows = [RecordRow.from_dict(done[(d, n)]) for d, n, _ in cases if (d, n) in done]
         todo = [c for c in cases if (c[0], c[1]) not in done]
         names = {(d, n): name for d, n, name in todo}
+        found = own_codes(args.neighbors.split(",")) if args.neighbors else None
         for group in lockstep_groups(todo, args.lockstep):
             started = time.time()
-            d = group[0][0]
-            for row in iter_solve_records(d, [n for _, n, _ in group], **kw):
+            d, Ns = group[0][0], [n for _, n, _ in group]
+            extra = {}
+            if found is not None:
+                found.update({(r.d, r.N): (r.angle_deg, r.points) for r in rows
+                              if r.angle_deg > found.get((r.d, r.N), (-math.inf,))[0]})
+                kw["start_codes"], extra["seeded_from"] = seeds_from_neighbors(found, d, Ns, args.seed)
+            for row in iter_solve_records(d, Ns, **kw | ({} if d == 3 else {"symmetric": 0})):
                 rows.append(row)
                 if args.rows_out:
                     append_row(args.rows_out, row.to_dict(points=True) | {"started_unix": started,
                                                                           "finished_unix": time.time(),
                                                                           "lockstep": len(group),
-                                                                          "search": search})
+                                                                          "search": search} |
+                               ({"seeded_from": extra["seeded_from"][row.N]} if extra else {}))
                 name = names[(d, row.N)]
                 gap = "n/a" if row.gap_deg is None else f"{row.gap_deg:+.2e}"
                 print(f"[{len(rows)}/{len(cases)}] d={d} N={row.N}{' ' + name if name else ''}: {row.angle_deg:.9f} "

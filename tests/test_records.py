@@ -11,9 +11,9 @@ from conftest import cross_polytope, icosahedron, random_rotation
 import gnc_jax
 from gnc_jax.cli import main
 from gnc_jax.codes import cell24, min_angle_deg
-from gnc_jax.codes.records import (HOP_MOVES, RecordRow, deepest_hole, hop_move_table, parse_range, perturb,
-                                   pick_distinct, relocate_points, run_records, search_code, search_codes,
-                                   solve_record, start_temperatures)
+from gnc_jax.codes.records import (HOP_MOVES, RecordRow, deepest_hole, distinct_holes, grown_codes, hop_move_table,
+                                   neighbor_starts, parse_range, perturb, pick_distinct, relocate_points, run_records,
+                                   search_code, search_codes, solve_record, start_temperatures, thinned_codes)
 from gnc_jax.solvers.base import Status
 from gnc_jax.solvers.refine import FAST_KW, refine_problem, refine_softmax_code, refine_tammes
 
@@ -135,6 +135,50 @@ def test_deepest_hole_and_relocation_of_the_icosahedron():
     assert changed == [0, 1, 0, 1]
 
 
+def test_distinct_holes_grown_and_thinned_codes_of_the_icosahedron():
+    # The 20 face centres (a dodecahedron, 41.8 deg apart) are the icosahedron's deepest holes, 37.377 deg deep.
+    x = icosahedron() @ random_rotation(3, 4)
+    rng = np.random.default_rng(1)
+    face = np.degrees(np.arccos(np.sqrt((5 + 2 * np.sqrt(5)) / 15)))
+    holes = distinct_holes(x, 20, rng, samples=20000)
+    assert holes.shape == (20, 3)
+    depth = np.degrees(np.arccos(np.max(holes @ x.T, axis=1)))
+    assert np.all(depth > face - 1.5) and np.all(depth <= face + 1e-9) and np.all(np.diff(depth) <= 1e-12)
+    assert min_angle_deg(holes) > 0.5 * min_angle_deg(x)  # the default separation: half the code's angle
+    grown = grown_codes(x, 3, rng)
+    assert grown.shape == (3, 13, 3)
+    np.testing.assert_allclose(grown[:, :12], np.broadcast_to(x, (3, 12, 3)), atol=1e-12)
+    assert all(min_angle_deg(g) > face - 3.0 for g in grown)  # the new point sits in a face's hole
+    thin = thinned_codes(x)
+    assert thin.shape == (12, 11, 3)
+    for i, t in enumerate(thin):
+        np.testing.assert_allclose(t, np.delete(x, i, axis=0), atol=1e-15)
+    starts = neighbor_starts(12, smaller=thin[0], larger=grown[0], holes=2, rng=rng)
+    assert starts.shape == (2 + 13, 12, 3)
+    assert neighbor_starts(12).shape == (0, 12, 0)
+    with pytest.raises(ValueError, match="neighbor_starts"):
+        neighbor_starts(12, smaller=x)
+
+
+def test_start_codes_join_round_zero_and_are_validated():
+    # The 13-point record, rotated and permuted, given as a start: one restart, one round, no hops. One
+    # random restart alone stops elsewhere (56.48 deg against 57.14 on the CPU, jax 0.10.2).
+    from gnc_jax.codes.tables import best_known, load_coordinates
+
+    rec = load_coordinates(3, 13)[np.random.default_rng(2).permutation(13)] @ random_rotation(3, 6)
+    one = dict(restarts=1, max_rounds=1, hops=0)
+    pts, angle, _ = search_code(3, 13, start_codes={13: rec}, **one)
+    assert abs(angle - best_known(3, 13).min_angle_deg) <= 1e-6 and pts.shape == (13, 3)
+    assert search_code(3, 13, **one)[1] <= angle + 1e-9  # one restart alone: a pool smaller than refine_top
+    # lockstep: only one of the two N has start codes
+    (_, a13, _), (_, a14, _) = search_codes(3, [13, 14], start_codes={13: rec[None]}, **one)
+    assert abs(a13 - angle) <= 1e-6 and a14 > 50.0
+    for bad, match in (({15: rec}, "N = 15"), ({13: rec[:12]}, r"start_codes\[13\]"), ([rec], "start_codes"),
+                       ({13: np.full((13, 3), np.nan)}, "finite")):
+        with pytest.raises(ValueError, match=match):
+            search_code(3, 13, start_codes=bad, **one)
+
+
 def test_hop_moves_are_validated_by_name():
     table = hop_move_table(HOP_MOVES + ((0.1, 0.0, 1.0, 2),))
     assert table.shape == (len(HOP_MOVES) + 1, 4) and table[0, 3] == 0 and table[-1, 3] == 2
@@ -170,7 +214,8 @@ def test_lockstep_search_is_the_single_search_batched():
         next(run_records(3, [5], lockstep=0))
 
 
-def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, monkeypatch):
+def _records_bench(monkeypatch):
+    """benchmarks/tammes_records.py as a module."""
     import importlib.util
     import pathlib
 
@@ -179,10 +224,15 @@ def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, mon
     spec = importlib.util.spec_from_file_location("tammes_records_bench", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, monkeypatch):
+    bench = _records_bench(monkeypatch)
     rows_file = tmp_path / "rows.jsonl"
     row = solve_record(3, 4, **FAST)
     wide = {"restarts": 64, "seed": 1, "max_rounds": 16, "patience": 5, "hops": 448, "relocate": False,
-            "refine_top": 2}
+            "neighbors": None, "symmetric": 0, "refine_top": 2}
     bench.append_row(str(rows_file), row.to_dict(points=True) | {"started_unix": 1.0, "finished_unix": 2.0,
                                                                  "search": wide})
     with open(rows_file, "a") as f:
@@ -202,6 +252,28 @@ def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, mon
     assert merged["summary"]["matched"] == 1 and merged["summary"]["wall_seconds"] == 1.0
     # the merged meta names the rows' search settings, not the merging command's defaults
     assert merged["meta"]["search"] == [wide] and "restarts" not in merged["meta"]
+
+
+def test_records_benchmark_seeds_each_N_with_its_own_neighbours(tmp_path, monkeypatch):
+    bench = _records_bench(monkeypatch)
+    fast = ["--restarts", "8", "--hops", "16", "--patience", "1", "--max-rounds", "2"]
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    assert bench.main(["--N", "12,14", "--rows-out", str(first), "--out", str(tmp_path / "a.json"), *fast]) == 0
+    found = {r["N"]: r["angle_deg"] for r in bench.read_rows([str(first)])}
+    # N = 13 from the rows of 12 and 14; N = 15 from 14 (file) and, in this run, nothing above it
+    out = tmp_path / "b.json"
+    assert bench.main(["--N", "13,15", "--neighbors", str(first), "--rows-out", str(second), "--out", str(out),
+                       *fast]) == 0
+    rows = {r["N"]: r for r in bench.read_rows([str(second)])}
+    assert rows[13]["seeded_from"] == {"N-1": found[12], "N+1": found[14]}
+    assert rows[15]["seeded_from"] == {"N-1": found[14], "N+1": None}
+    assert all(r["search"]["neighbors"] == str(first) and r["matched"] for r in rows.values())
+    assert json.loads(out.read_text())["meta"]["search"][0]["neighbors"] == str(first)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"d": 3, "N": 12, "angle_deg": 63.4}) + "\n")  # not a row this script wrote
+    for files, match in ((str(bad), "did not write"), (str(tmp_path / "none.jsonl"), "no file")):
+        with pytest.raises(SystemExit, match=f"^--neighbors: .*{match}"):
+            bench.main(["--N", "13", "--neighbors", files, "--out", str(out), *fast])
 
 
 @pytest.mark.slow
@@ -276,6 +348,8 @@ def test_cli_records_json_shape(tmp_path, capsys):
     (["records", "--d", "0", "--N", "4"], "--d"),
     (["records", "--d", "3", "--N", "4", "--restarts", "0"], "--restarts"),
     (["records", "--d", "3", "--N", "4", "--lockstep", "0"], "--lockstep"),
+    (["records", "--d", "3", "--N", "4", "--symmetric", "-1"], "--symmetric"),
+    (["records", "--d", "4", "--N", "8", "--symmetric", "2"], "--symmetric"),
     (["records", "--d", "3", "--N", "4", "--out", "/nonexistent/dir/x.json"], "--out"),
     (["compare", "/nonexistent/file.npz"], "FILE"),
 ])
@@ -291,3 +365,22 @@ def test_cli_compare_missing_key_exits_2(tmp_path, capsys):
     assert "--key" in capsys.readouterr().err
     assert main(["compare", str(path), "--key", "zz"]) == 2
     assert "--key" in capsys.readouterr().err
+
+
+def test_symmetric_restarts_join_the_fresh_pool_and_are_validated():
+    # N = 16: with one random D4-invariant start next to the Gaussian restart, one round reaches the record
+    # (52.2443957 deg); the Gaussian restart alone stops at 51.9433095 (CPU, jax 0.10.2).
+    from gnc_jax.codes.tables import best_known
+
+    one = dict(restarts=1, max_rounds=1, hops=0)
+    pts, angle, _ = search_code(3, 16, symmetric=1, symmetric_groups=("D4",), **one)
+    assert abs(angle - best_known(3, 16).min_angle_deg) <= 1e-6 and pts.shape == (16, 3)
+    assert search_code(3, 16, **one)[1] <= angle + 1e-9
+    bad = ((dict(symmetric=-1), "symmetric"), (dict(symmetric=1, symmetric_groups=("X",)), "symmetric_groups"),
+           (dict(symmetric=1, symmetric_groups=("I",)), "N = 16"), (dict(symmetric=1, symmetric_groups=()),
+                                                                     "symmetric_groups"))
+    for kw, match in bad:
+        with pytest.raises(ValueError, match=match):
+            search_code(3, 16, **kw, **one)
+    with pytest.raises(ValueError, match="d = 3 only"):
+        search_code(4, 16, symmetric=1, **one)

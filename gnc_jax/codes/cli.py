@@ -94,12 +94,15 @@ def _cmd_records(args) -> int:
     patience = _positive("--patience", args.patience)
     hops = _positive("--hops", args.hops, 0)
     lockstep = _positive("--lockstep", args.lockstep)
+    symmetric = _positive("--symmetric", args.symmetric, 0)
+    if symmetric and d != 3:
+        raise ValueError(f"--symmetric: symmetric starts are built for d = 3 only, got --d {d}")
     if args.out:
         parent = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(parent):
             raise ValueError(f"--out: directory {parent!r} does not exist")
     rows = list(run_records(d, Ns, restarts=restarts, seed=seed, max_rounds=max_rounds, refine_top=refine_top,
-                           patience=patience, hops=hops, lockstep=lockstep))
+                           patience=patience, hops=hops, lockstep=lockstep, symmetric=symmetric))
     dicts = [r.to_dict() for r in rows]
     if args.out:
         with open(args.out, "w") as f:
@@ -137,6 +140,9 @@ def register(sub) -> None:
     r.add_argument("--hops", type=int, default=D["hops"], help=f"perturbations of the best per round (default {D['hops']})")
     r.add_argument("--refine-top", type=int, default=D["refine_top"],
                    help=f"codes fully refined per round, after screening the pool (default {D['refine_top']})")
+    r.add_argument("--symmetric", type=int, default=0,
+                   help="extra restarts per round from random codes invariant under a rotation group (d = 3 only; "
+                        "default 0)")
     r.add_argument("--lockstep", type=int, default=1,
                    help="search this many consecutive N together, one batch per stage (default 1; larger groups were "
                         "slower in the one GPU test so far, see benchmarks/RESULTS.md)")

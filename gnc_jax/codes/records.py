@@ -7,7 +7,8 @@ against the best-known record with `compare`:
 1. round 0: ``restarts`` Gaussian starts (``api.random_points``), one batched tau-continuation of
    the smooth Tammes surrogate (``api.solve_batch``, N padded up to a bucket so one compile
    serves several N; start temperatures cycled over ``START_TAUS``), exact float64 angles of
-   every restart;
+   every restart (opt-in: ``symmetric`` more restarts per round from random codes invariant under a
+   rotation group, `symmetry.symmetric_starts`, d = 3; the caller's own ``start_codes``);
 2. the pool is screened by a short float64 refinement (a few augmented-Lagrangian steps; the
    surrogate's own angles cannot rank basins), and the best few distinct codes (``refine_top``)
    go through the full exact max-min refinement (``solvers.refine.refine_tammes``) in one batch;
@@ -55,6 +56,9 @@ HOP_MOVES = ((0.1, 0.0, 1.0), (0.3, 1e-3, 1.0), (0.5, 1e-3, 1.0), (0.8, 1e-3, 1.
 # defaults at seed 1 (the control) matched N = 74 only, N = 71 to 2.4e-5 and N = 94 to 8.9e-4 deg short
 # (benchmarks/RESULTS.md): two rows in favour from one paired run, too little to make them default.
 RELOCATE_MOVES = ((0.1, 0.0, 1.0, 1), (0.3, 1e-3, 0.25, 1), (0.1, 1e-3, 1.0, 2), (0.0, 0.0, 1.0, 1))
+# Symmetric restarts (``symmetric=K``, d = 3, `symmetry.symmetric_starts`) are opt-in too: with K = 32 on the 9
+# misses of N = 110..127 at seed 0 they matched 115, 116 and 120, went beyond the bundled record at 111, and left
+# 119 1.2e-3 deg below the default's code (benchmarks/RESULTS.md); not yet run over the whole table.
 HOP_STAGES = 3
 POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
 # First continuation temperatures of the fresh restarts, cycled over restart indices. From 0.03 the
@@ -192,8 +196,57 @@ def deepest_hole(points: np.ndarray, rng: np.random.Generator, samples: int = 40
     """Approximately the point of the sphere farthest from every row of ``points`` (N, d): the best
     of ``samples`` random unit vectors (smallest largest cosine to the code); a fine net in d = 3, a
     coarse one as d grows. Returns (d,)."""
+    return distinct_holes(points, 1, rng, samples)[0]
+
+
+def distinct_holes(points: np.ndarray, k: int, rng: np.random.Generator, samples: int = 4096,
+                   separation_deg: float | None = None) -> np.ndarray:
+    """Up to ``k`` deep holes of ``points`` (N, d), deepest first: of ``samples`` random unit vectors,
+    greedily the one farthest from the code, each at least ``separation_deg`` (default: half the code's
+    minimal angle) from the holes picked before. Returns (k', d), 1 <= k' <= k."""
+    points = np.asarray(points, np.float64)
     cand = normalize_rows(rng.standard_normal((samples, points.shape[1])))
-    return cand[int(np.argmin(np.max(cand @ points.T, axis=1)))]
+    depth = np.max(cand @ points.T, axis=1)  # cosine to the nearest point: smaller is deeper
+    sep = 0.5 * min_angle_deg(points) if separation_deg is None else separation_deg
+    cos_sep = math.cos(math.radians(sep))
+    chosen: list[int] = []
+    for i in np.argsort(depth, kind="stable"):
+        if all(cand[i] @ cand[j] < cos_sep for j in chosen):
+            chosen.append(int(i))
+            if len(chosen) == k:
+                break
+    return cand[chosen]
+
+
+def grown_codes(code: np.ndarray, k: int, rng: np.random.Generator, samples: int = 4096) -> np.ndarray:
+    """Codes of N + 1 points from a code of N (N, d): the code plus one point at one of its ``k``
+    deepest distinct holes (`distinct_holes`). Returns (k', N + 1, d), k' <= k."""
+    code = normalize_rows(code)
+    holes = distinct_holes(code, k, rng, samples)
+    return np.stack([np.concatenate([code, h[None]]) for h in holes])
+
+
+def thinned_codes(code: np.ndarray) -> np.ndarray:
+    """Codes of N - 1 points from a code of N (N, d): each point removed in turn. Returns (N, N - 1, d)."""
+    code = normalize_rows(code)
+    return np.stack([np.delete(code, i, axis=0) for i in range(len(code))])
+
+
+def neighbor_starts(N: int, smaller: np.ndarray | None = None, larger: np.ndarray | None = None, *,
+                    holes: int = 8, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Starting codes of N points from codes found for N - 1 (``smaller``, (N-1, d): `grown_codes`
+    with ``holes`` holes) and N + 1 (``larger``, (N+1, d): `thinned_codes`), for
+    ``iter_search_codes(start_codes=...)``. Returns (S, N, d); (0, N, 0) when neither is given."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    parts = []
+    for code, want, make in ((smaller, N - 1, lambda c: grown_codes(c, holes, rng)), (larger, N + 1, thinned_codes)):
+        if code is None:
+            continue
+        code = np.asarray(code, np.float64)
+        if code.ndim != 2 or code.shape[0] != want:
+            raise ValueError(f"neighbor_starts: a code of {want} points expected for N = {N}, got shape {code.shape}")
+        parts.append(make(code))
+    return np.concatenate(parts) if parts else np.zeros((0, N, 0))
 
 
 def relocate_points(code: np.ndarray, N: int, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -255,6 +308,50 @@ def _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_
     if not taus or not all(math.isfinite(t) and t > 0 for t in taus):
         raise ValueError(f"start_taus must be one or more finite temperatures > 0, got {start_taus!r}")
     return taus
+
+
+def _check_start_codes(start_codes, Ns: list[int], d: int, N_pad: int) -> dict[int, np.ndarray]:
+    """``start_codes`` ({N: (S, N, d)} or None) validated (ValueError naming it) and zero-padded to
+    (S, N_pad, d) unit rows; N not searched are an error, N without codes are left out."""
+    if start_codes is None:
+        return {}
+    if not hasattr(start_codes, "items"):
+        raise ValueError(f"start_codes must map N to an (S, N, d) array, got {type(start_codes).__name__}")
+    out = {}
+    for N, codes in start_codes.items():
+        if N not in Ns:
+            raise ValueError(f"start_codes: N = {N!r} is not among the searched Ns {Ns}")
+        codes = np.asarray(codes, np.float64)
+        if codes.size == 0:  # nothing for this N
+            continue
+        if codes.ndim == 2:
+            codes = codes[None]
+        if codes.ndim != 3 or codes.shape[1:] != (N, d):
+            raise ValueError(f"start_codes[{N}]: expected shape (S, {N}, {d}), got {codes.shape}")
+        if not np.all(np.isfinite(codes)) or np.any(np.linalg.norm(codes, axis=-1) == 0):
+            raise ValueError(f"start_codes[{N}]: every row must be finite and nonzero")
+        out[N] = normalize_rows(np.pad(codes, ((0, 0), (0, N_pad - N), (0, 0))))
+    return out
+
+
+def _check_symmetric(symmetric, groups, d: int, Ns: list[int]) -> tuple[str, ...]:
+    """Validate ``symmetric`` (a count >= 0; > 0 only for d = 3) and ``symmetric_groups`` (names; each N must
+    fit one of them) before any compile; returns the group names."""
+    from .symmetry import GROUPS, orbit_plan, rotation_group
+
+    check_int(symmetric, "symmetric", 0)
+    names = GROUPS if groups is None else tuple(groups)
+    if not symmetric:
+        return names
+    if d != 3:
+        raise ValueError(f"symmetric: symmetric starts are built for d = 3 only, got d = {d}")
+    if not names:
+        raise ValueError("symmetric_groups must name at least one rotation group")
+    mats = [rotation_group(g) for g in names]
+    for N in Ns:
+        if all(orbit_plan(N, g, np.random.default_rng(0)) is None for g in mats):
+            raise ValueError(f"symmetric_groups: none of {names} has orbits summing to N = {N}")
+    return names
 
 
 def hop_move_table(moves) -> np.ndarray:
@@ -328,8 +425,9 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
                       refine_top: int = _D["refine_top"], max_rounds: int = _D["max_rounds"],
                       patience: int = _D["patience"], hops: int = _D["hops"], improve_tol_deg: float = 1e-8,
                       bucket: int = BUCKET, refine_kw: dict | None = None, screen: dict | bool = True,
-                      start_taus=START_TAUS,
-                      hop_moves=HOP_MOVES) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
+                      start_taus=START_TAUS, hop_moves=HOP_MOVES,
+                      start_codes=None, symmetric: int = 0,
+                      symmetric_groups=None) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
     """Search good Tammes codes for several N at once, from random starts. Yields
     (index into Ns, (points (N, d), angle deg, rounds)) as soon as each N's search stops.
 
@@ -345,7 +443,13 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     round pools ``restarts`` fresh surrogate restarts (new restart indices) with ``hops``
     perturbations of the best code so far, each solved again by the surrogate, locally or by a short
     continuation from a cold temperature (basin hopping; ``hop_moves``, default ``HOP_MOVES``, cycled
-    over the hops; ``HOP_STAGES``). Every
+    over the hops; ``HOP_STAGES``). ``start_codes`` ({N: (S, N, d)}, optional) adds the caller's own
+    codes to round 0's pool (for example `neighbor_starts` of codes found for N - 1 and N + 1); they
+    are screened and refined like the rest. Nothing passes them by default: codes taken from a table
+    or a construction would make the result a refinement of the record, not a find. ``symmetric``
+    (d = 3 only, default 0): that many extra fresh restarts per round start as random codes invariant
+    under a rotation group (`symmetry.symmetric_starts`, cycling over ``symmetric_groups``, default
+    `symmetry.GROUPS`, the groups whose orbit sizes sum to N). Every
     round screens its whole pool with a short float64 refinement (``screen``, default ``SCREEN_KW``;
     ``screen=False`` ranks by the surrogate's angles) and refines the best ``refine_top`` distinct
     codes to their max-min optimum (``refine_top - 1`` plus one small direct perturbation of the
@@ -364,6 +468,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     refine_kw = dict(refine_kw or {})
     round_kw = {**FAST_KW, **refine_kw}
     N_pad = padded_size(max(Ns), bucket)
+    seeded = _check_start_codes(start_codes, Ns, d, N_pad)
+    sym_groups = _check_symmetric(symmetric, symmetric_groups, d, Ns)
     states = [_SearchState(index=i, N=N, rng=np.random.default_rng([seed, d, N, 7])) for i, N in enumerate(Ns)]
     moves = hop_move_table(hop_moves)
     hop_scales, hop_taus, hop_regions, hop_relocate = (moves[np.arange(hops) % len(moves), k] for k in range(4))
@@ -374,10 +480,22 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
         ns = np.asarray([st.N for st in active])
         # 1. pools: fresh restarts (continuation) and basin hops from the best (`HOP_MOVES`)
         ids = range(rnd * restarts, (rnd + 1) * restarts)
-        fresh = surrogate_batch(d, _slot_counts(ns, restarts),
-                                _pad_slots([random_starts(d, st.N, ids, seed, N_pad) for st in active]),
-                                tau_start=_pad_slots([start_temperatures(ids, start_taus)] * len(active)))
-        pools = _unslot(fresh, restarts, len(active))
+        starts = [random_starts(d, st.N, ids, seed, N_pad) for st in active]
+        taus = start_temperatures(ids, start_taus)
+        if symmetric:  # extra restarts from random symmetric codes (symmetry.symmetric_starts)
+            from .symmetry import symmetric_starts
+
+            starts = [np.concatenate([s, np.pad(symmetric_starts(st.N, symmetric, st.rng, sym_groups),
+                                                ((0, 0), (0, N_pad - st.N), (0, 0)))]) for s, st in zip(starts, active)]
+            taus = np.concatenate([taus, start_temperatures(range(symmetric), start_taus)])
+        size = restarts + symmetric
+        fresh = surrogate_batch(d, _slot_counts(ns, size), _pad_slots(starts),
+                                tau_start=_pad_slots([taus] * len(active)))
+        pools = _unslot(fresh, size, len(active))
+        if rnd == 0 and seeded:  # the caller's codes, each N's cycled up to one common count (one batch shape)
+            count = max(len(c) for c in seeded.values())
+            pools = [np.concatenate([p, np.resize(seeded.get(st.N, p), (count,) + p.shape[1:])])
+                     for st, p in zip(active, pools)]
         if rnd > 0 and hops > 0:
             starts = [perturb(st.best, st.N, hops, st.best_angle, st.rng, scales=hop_scales, regions=hop_regions,
                               relocate=hop_relocate) for st in active]
@@ -394,9 +512,10 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
         cands = []
         for st, pool in zip(active, pools):
             cand = pool[pick_distinct(exact_angles(pool, st.N), n_pool)]
-            if len(cand) < refine_top:
-                cand = np.concatenate([cand, perturb(st.best, st.N, refine_top - len(cand), st.best_angle, st.rng,
-                                                     scales=POLISH_SCALES)])
+            if len(cand) < refine_top:  # a polish of the best so far; in round 0 (none yet) repeats of the pool's
+                fill = refine_top - len(cand)
+                cand = np.concatenate([cand, np.resize(cand, (fill,) + cand.shape[1:]) if st.best is None else
+                                       perturb(st.best, st.N, fill, st.best_angle, st.rng, scales=POLISH_SCALES)])
             cands.append(cand)
         # 3. refinement (fast) of every candidate in one batch; per-N bookkeeping
         refined = refine_batch(_pad_slots(cands), _slot_counts(ns, refine_top), **round_kw)
@@ -505,7 +624,8 @@ def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
     return sorted(out)
 
 
-__all__ = ["RecordRow", "deepest_hole", "exact_angles", "hop_move_table", "iter_search_codes", "iter_solve_records",
+__all__ = ["RecordRow", "deepest_hole", "distinct_holes", "exact_angles", "grown_codes", "neighbor_starts",
+           "thinned_codes", "hop_move_table", "iter_search_codes", "iter_solve_records",
            "parse_range", "perturb", "pick_distinct", "random_starts", "record_row", "refine_batch", "relocate_points",
            "row_masks", "run_records", "search_code", "search_codes", "solve_record", "solve_records",
            "start_temperatures", "surrogate_batch", "HOP_MOVES", "RELOCATE_MOVES", "SCREEN_KW", "SEARCH_DEFAULTS",

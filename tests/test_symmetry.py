@@ -1,0 +1,61 @@
+"""Rotation groups of S^2, their orbits, and symmetric starts for the d = 3 record search."""
+import numpy as np
+import pytest
+
+from gnc_jax.codes.symmetry import (GROUPS, closure, orbit, orbit_plan, rotation_group, special_orbits,
+                                    symmetric_start, symmetric_starts)
+
+ORDERS = {"C2": 2, "C3": 3, "C4": 4, "C5": 5, "D2": 4, "D3": 6, "D4": 8, "D5": 10, "T": 12, "O": 24, "I": 60}
+SPECIAL = {"C3": [1, 1], "D3": [2, 3, 3], "D4": [2, 4, 4], "T": [4, 4, 6], "O": [6, 8, 12], "I": [12, 20, 30]}
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_groups_are_closed_sets_of_rotations_of_the_right_order(name):
+    G = rotation_group(name)
+    assert G.shape == (ORDERS[name], 3, 3)
+    np.testing.assert_allclose(np.einsum("gij,gkj->gik", G, G), np.broadcast_to(np.eye(3), G.shape), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(G), 1.0, atol=1e-12)
+    # closed under products: every g h is in G
+    prods = np.einsum("gij,hjk->ghik", G, G).reshape(-1, 1, 3, 3)
+    assert np.all(np.min(np.abs(prods - G[None]).max(axis=(2, 3)), axis=1) < 1e-9)
+    if name in SPECIAL:
+        assert [len(o) for o in special_orbits(G)] == SPECIAL[name]
+
+
+def test_icosahedral_vertex_orbit_is_the_icosahedron_and_orbits_divide_the_order():
+    G = rotation_group("I")
+    twelve = special_orbits(G)[0]
+    cos = twelve @ twelve.T
+    np.fill_diagonal(cos, -2)
+    np.testing.assert_allclose(np.max(cos), 1 / np.sqrt(5), atol=1e-12)  # 63.43 deg between neighbours
+    p = np.random.default_rng(0).standard_normal(3)
+    assert len(orbit(G, p)) == 60
+    with pytest.raises(ValueError, match="more than"):
+        closure([np.array([[np.cos(1.0), -np.sin(1.0), 0], [np.sin(1.0), np.cos(1.0), 0], [0, 0, 1]])])
+
+
+@pytest.mark.parametrize("name,N", [("I", 72), ("I", 120), ("O", 38), ("T", 22), ("D5", 17), ("C2", 7)])
+def test_symmetric_starts_are_unions_of_orbits(name, N):
+    G = rotation_group(name)
+    x = symmetric_start(N, G, np.random.default_rng(1))
+    assert x.shape == (N, 3)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-12)
+    # points of one orbit see the code alike (each g permutes it): equal sorted cosine rows. The classes
+    # of equal rows are orbits: each of a special orbit's size or of |G|.
+    rows = np.sort(np.round(x @ x.T, 8), axis=1)
+    _, counts = np.unique(rows, axis=0, return_counts=True)
+    sizes = {len(o) for o in special_orbits(G)} | {len(G)}
+    assert set(counts) <= sizes and counts.sum() == N, (sorted(counts), sizes)
+    used, k = orbit_plan(N, G, np.random.default_rng(2))
+    assert sum(len(special_orbits(G)[i]) for i in used) + k * len(G) == N
+
+
+def test_symmetric_starts_cycle_over_the_groups_that_fit_and_name_errors():
+    rng = np.random.default_rng(4)
+    out = symmetric_starts(73, 5, rng)
+    assert out.shape == (5, 73, 3)
+    with pytest.raises(ValueError, match="symmetric_groups"):
+        symmetric_starts(61, 2, rng, ("I",))  # 61 is no sum of 12, 20, 30 and 60s
+    for bad in ("X", "C1", "D0", 5):
+        with pytest.raises(ValueError, match="symmetric_groups"):
+            rotation_group(bad)
