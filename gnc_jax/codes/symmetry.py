@@ -1,8 +1,8 @@
 """Finite rotation groups of S^2 and random symmetric starts for the d = 3 record search.
 
-Many d = 3 Tammes records are unions of orbits of a rotation group (N = 120: two generic orbits of
-the icosahedral group, every point with 5 contacts). Random Gaussian starts almost never land near
-such a code; a start that is itself symmetric stays symmetric under the surrogate's gradient flow
+Many d = 3 Tammes records are unions of orbits of a rotation group: N = 72 and N = 120 (every point
+with 5 contacts) were both reached here from icosahedral starts, the 12 vertices plus one generic orbit
+and two generic orbits. Random Gaussian starts almost never land near such a code; a start that is itself symmetric stays symmetric under the surrogate's gradient flow
 (the objective is invariant), so the search explores the few free points of the orbit
 representatives. Nothing here reads a table: the groups are built from their generators.
 
