@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gnc_jax.codes.symmetry import (GROUPS, closure, orbit, orbit_plan, rotation_group, special_orbits,
+from gnc_jax.codes.symmetry import (GROUPS, admits, closure, orbit, orbit_plan, rotation_group, special_orbits,
                                     symmetric_start, symmetric_starts)
 
 ORDERS = {"C2": 2, "C3": 3, "C4": 4, "C5": 5, "D2": 4, "D3": 6, "D4": 8, "D5": 10, "T": 12, "O": 24, "I": 60}
@@ -52,6 +52,7 @@ def test_symmetric_starts_are_unions_of_orbits(name, N):
 
 def test_symmetric_starts_cycle_over_the_groups_that_fit_and_name_errors():
     rng = np.random.default_rng(4)
+    assert admits(120, rotation_group("I")) and not admits(61, rotation_group("I"))
     out = symmetric_starts(73, 5, rng)
     assert out.shape == (5, 73, 3)
     with pytest.raises(ValueError, match="symmetric_groups"):

@@ -197,7 +197,7 @@ def deepest_hole(points: np.ndarray, rng: np.random.Generator, samples: int = 40
     """Approximately the point of the sphere farthest from every row of ``points`` (N, d): the best
     of ``samples`` random unit vectors (smallest largest cosine to the code); a fine net in d = 3, a
     coarse one as d grows. Returns (d,)."""
-    return distinct_holes(points, 1, rng, samples)[0]
+    return distinct_holes(points, 1, rng, samples, separation_deg=0.0)[0]  # one hole: no separation to compute
 
 
 def distinct_holes(points: np.ndarray, k: int, rng: np.random.Generator, samples: int = 4096,
@@ -338,7 +338,7 @@ def _check_start_codes(start_codes, Ns: list[int], d: int, N_pad: int) -> dict[i
 def _check_symmetric(symmetric, groups, d: int, Ns: list[int]) -> tuple[str, ...]:
     """Validate ``symmetric`` (a count >= 0; > 0 only for d = 3) and ``symmetric_groups`` (names; each N must
     fit one of them) before any compile; returns the group names."""
-    from .symmetry import GROUPS, orbit_plan, rotation_group
+    from .symmetry import GROUPS, admits, rotation_group
 
     check_int(symmetric, "symmetric", 0)
     names = GROUPS if groups is None else tuple(groups)
@@ -350,7 +350,7 @@ def _check_symmetric(symmetric, groups, d: int, Ns: list[int]) -> tuple[str, ...
         raise ValueError("symmetric_groups must name at least one rotation group")
     mats = [rotation_group(g) for g in names]
     for N in Ns:
-        if all(orbit_plan(N, g, np.random.default_rng(0)) is None for g in mats):
+        if not any(admits(N, g) for g in mats):
             raise ValueError(f"symmetric_groups: none of {names} has orbits summing to N = {N}")
     return names
 

@@ -99,31 +99,38 @@ def special_orbits(group: np.ndarray) -> list[np.ndarray]:
     return sorted(found, key=len)
 
 
-def orbit_plan(N: int, group: np.ndarray, rng: np.random.Generator) -> tuple[list[int], int] | None:
-    """A random way to write N as distinct special orbits (each used at most once) plus k generic
-    orbits: (indices into `special_orbits`, k), or None when there is none."""
-    sizes = [len(o) for o in special_orbits(group)]
-    G = len(group)
+def orbit_plans(N: int, sizes, order: int) -> list[tuple[list[int], int]]:
+    """Every way to write N as distinct special orbits of the given ``sizes`` (each at most once) plus k
+    generic orbits of size ``order``: a list of (indices into ``sizes``, k), possibly empty."""
     plans = []
     for mask in range(1 << len(sizes)):
         used = [i for i in range(len(sizes)) if mask >> i & 1]
         rest = N - sum(sizes[i] for i in used)
-        if rest >= 0 and rest % G == 0:
-            plans.append((used, rest // G))
-    if not plans:
-        return None
-    return plans[int(rng.integers(len(plans)))]
+        if rest >= 0 and rest % order == 0:
+            plans.append((used, rest // order))
+    return plans
+
+
+def admits(N: int, group: np.ndarray) -> bool:
+    """Whether some code of N points is a union of orbits of ``group`` (|G|, 3, 3)."""
+    return bool(orbit_plans(N, [len(o) for o in special_orbits(group)], len(group)))
+
+
+def orbit_plan(N: int, group: np.ndarray, rng: np.random.Generator) -> tuple[list[int], int] | None:
+    """A random one of `orbit_plans` for ``group``: (indices into `special_orbits`, k), or None when there is none."""
+    plans = orbit_plans(N, [len(o) for o in special_orbits(group)], len(group))
+    return plans[int(rng.integers(len(plans)))] if plans else None
 
 
 def symmetric_start(N: int, group: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     """A random code of N points invariant under ``group`` (|G|, 3, 3): a random `orbit_plan`'s
     special orbits plus the orbits of k random points, the whole randomly rotated. (N, 3) unit rows,
     or None when N is no sum of the group's orbit sizes."""
-    plan = orbit_plan(N, group, rng)
-    if plan is None:
-        return None
-    used, k = plan
     special = special_orbits(group)
+    plans = orbit_plans(N, [len(o) for o in special], len(group))
+    if not plans:
+        return None
+    used, k = plans[int(rng.integers(len(plans)))]
     parts = [special[i] for i in used]
     for _ in range(k):
         p = rng.standard_normal(3)
@@ -137,11 +144,11 @@ def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=GROUPS
     """``count`` random symmetric codes of N points (`symmetric_start`), cycling over the ``groups`` (names)
     that admit N. Returns (count, N, 3); ValueError naming ``symmetric_groups`` when none admits N."""
     mats = [rotation_group(g) for g in groups]
-    fits = [g for g in mats if orbit_plan(N, g, np.random.default_rng(0)) is not None]
+    fits = [g for g in mats if admits(N, g)]
     if not fits:
         raise ValueError(f"symmetric_groups: none of {tuple(groups)} has orbits summing to N = {N}")
     return np.stack([symmetric_start(N, fits[i % len(fits)], rng) for i in range(count)])
 
 
-__all__ = ["GROUPS", "axis_rotation", "closure", "orbit", "orbit_plan", "rotation_group", "special_orbits",
+__all__ = ["GROUPS", "admits", "axis_rotation", "closure", "orbit", "orbit_plan", "orbit_plans", "rotation_group", "special_orbits",
            "symmetric_start", "symmetric_starts"]
