@@ -12,11 +12,21 @@ For every d in [--dmin, --dmax] and K in [d + 2, --kmax] (K <= d + 1 is the simp
     self_dual   rho_soft - (1 - max cos W_soft)  (0 iff the softmax code's optimal features are W itself)
     rho_tammes  rho(W_T) of the Tammes code; tammes_self_dual = rho_tammes - tammes_lb
     rho_star    the closed form where one is known (regimes.regime)
+    tammes_record_deg, tammes_gap_deg   the best-known minimal angle where tabulated or proven (gnc_jax.codes.best_known;
+                compared against, never a start) and record - found
+    soft_below_larger_K, tammes_below_larger_K   how far the cell lies below the value of a larger K of the same d (both
+                optima are non-increasing in K, so > 0 means that search fell short)
 
 Unless --no-cross-seed, each side is also refined from the other side's best code (this run's own solves, never
-a table); the columns softmax_source / tammes_source say which start won.  Cells with |gap| > --tol are flagged.  Writes CSV, JSON and a PNG next to --out (a path prefix).
+a table), and a cell more than 1e-9 below the value of a larger K of the same d in this run (both optima are
+non-increasing in K) is refined again from that larger code minus its surplus points; the columns softmax_source /
+tammes_source say which start won ("own", "from softmax" / "from tammes", "from K=...").  Cells with |gap| > --tol are flagged.  Writes CSV, JSON and a PNG next to --out (a path prefix).
 
     python benchmarks/softmax_vs_tammes.py [--dmin 3 --dmax 5 --kmax 10 --restarts 8 --out benchmarks/softmax_vs_tammes]
+
+--merge A.json,B.json solves nothing: it combines earlier runs' JSON into one table (per cell the largest softmax
+margin and the best Tammes code of any run, each a code that was found, and the gap between them), with the file
+each came from, how far the runs spread, and the (d, K) coverage.
 """
 from __future__ import annotations
 
@@ -24,6 +34,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import sys
 import time
 
@@ -137,6 +148,148 @@ def max_cos(W) -> float:
     return float(G.max())
 
 
+def drop_points(W: np.ndarray, H: np.ndarray | None, count: int) -> tuple:
+    """W (K', d) without ``count`` rows, removed one at a time, each the row whose removal leaves the smallest max cos;
+    H (K', d) or None loses the same rows."""
+    keep = list(range(len(W)))
+    for _ in range(count):
+        drop = min(keep, key=lambda i: max_cos(W[[j for j in keep if j != i]]))
+        keep.remove(drop)
+    return W[keep], None if H is None else H[keep]
+
+
+def repair_monotone(problem: str, pts: list, values: list, cells: list, tol: float, stage=None, fast=False) -> dict:
+    """Refine each cell whose value lies more than ``tol`` below that of a larger K of the same d in this run from
+    that larger code with the surplus points dropped (dropping keeps the minimal angle and the margin, so the
+    result reaches at least that value). Returns {cell index: (refined point, larger K)}."""
+    low = below_larger_K([dict(d=d, K=K, v=v) for (d, K), v in zip(cells, values)], "v")
+    todo = {}
+    for i, (d, K) in enumerate(cells):
+        if low[(d, K)] > tol:
+            j = max((j for j, c in enumerate(cells) if c[0] == d and c[1] > K), key=lambda j: values[j])
+            todo[i] = j
+    if not todo:
+        return {}
+    if stage:
+        stage(f"  {problem}: {len(todo)} cell(s) below a larger K, refined from that code minus points")
+    starts = []
+    for i, j in todo.items():
+        W, H = drop_points(pts[j]["W"], pts[j].get("H"), cells[j][1] - cells[i][1])
+        starts.append({"W": W} if H is None else {"W": W, "H": H})
+    sub = [cells[i] for i in todo]
+    out = refine_all(problem, starts, sub, None, fast)
+    return {i: (p, cells[j][1]) for (i, j), p in zip(todo.items(), out)}
+
+
+def flag_of(gap: float, tol: float) -> str:
+    return "softmax>tammes" if gap > tol else ("softmax short" if gap < -tol else "")
+
+
+def merge_rows(runs: list, tol: float) -> list:
+    """One row per (d, K) from several runs, given as [(name, rows)]: the largest rho_soft and the largest
+    delta_T^2/2 of any run (ties: the earlier run), the gap recomputed between them, the run each came from, the
+    spread between the runs (best - worst, 0 for one run) and how many runs had the cell."""
+    cells: dict = {}
+    for name, rows in runs:
+        for r in rows:
+            key = (int(r["d"]), int(r["K"]))
+            cells.setdefault(key, []).append((name, r))
+    out = []
+    for (d, K), seen in sorted(cells.items()):
+        soft_name, s = max(seen, key=lambda nr: nr[1]["rho_soft"])  # max keeps the first of equals
+        tam_name, t = max(seen, key=lambda nr: nr[1]["tammes_lb"])
+        gap = s["rho_soft"] - t["tammes_lb"]
+        out.append(dict(d=d, K=K, regime=s["regime"], rho_star=s["rho_star"], rho_soft=s["rho_soft"],
+                        tammes_lb=t["tammes_lb"], rho_tammes=t.get("rho_tammes"),
+                        tammes_self_dual=t.get("tammes_self_dual"), tammes_angle_deg=t["tammes_angle_deg"], gap=gap,
+                        self_dual=s["self_dual"], softmax_file=soft_name, tammes_file=tam_name, runs=len(seen),
+                        soft_spread=s["rho_soft"] - min(r["rho_soft"] for _, r in seen),
+                        tammes_spread=t["tammes_lb"] - min(r["tammes_lb"] for _, r in seen),
+                        flag=flag_of(gap, tol)))
+    return out
+
+
+def below_larger_K(rows: list, key: str) -> dict:
+    """{(d, K): how far row[key] lies below its best value at any larger K of the same d (0 if none)}. Dropping a
+    point keeps a code's minimal angle, and dropping a class keeps (or raises) a softmax code's margin, so both optima
+    are non-increasing in K: a cell below a larger K's value is where that run's search fell short."""
+    out = {}
+    for d in {r["d"] for r in rows}:
+        best = -math.inf
+        for r in sorted((r for r in rows if r["d"] == d), key=lambda r: -r["K"]):
+            out[(d, r["K"])] = max(0.0, best - r[key])
+            best = max(best, r[key])
+    return out
+
+
+def add_checks(rows: list, tol: float) -> str:
+    """Add to each row the best-known Tammes angle where one is tabulated or proven (gnc_jax.codes.best_known; compared
+    against, never used to start) with the gap to it, and how far each side lies below a larger K's value; return a
+    summary line."""
+    from gnc_jax.codes import best_known
+
+    soft_low, tam_low = below_larger_K(rows, "rho_soft"), below_larger_K(rows, "tammes_lb")
+    for r in rows:
+        rec = best_known(r["d"], r["K"])
+        r["tammes_record_deg"] = None if rec is None else rec.min_angle_deg
+        r["tammes_gap_deg"] = None if rec is None else rec.min_angle_deg - r["tammes_angle_deg"]
+        r["soft_below_larger_K"], r["tammes_below_larger_K"] = soft_low[(r["d"], r["K"])], tam_low[(r["d"], r["K"])]
+    known = [r for r in rows if r["tammes_gap_deg"] is not None]
+    short = [f"{r['d']}:{r['K']}" for r in known if r["tammes_gap_deg"] > 1e-6]
+    mono = [f"{r['d']}:{r['K']}" for r in rows if max(r["soft_below_larger_K"], r["tammes_below_larger_K"]) > tol]
+    vs_known = (f"{len(known) - len(short)}/{len(known)} within 1e-6 deg"
+                f"{' (short: ' + ', '.join(short) + ')' if short else ''}") if known else "no value known for these cells"
+    return (f"Tammes side vs best known: {vs_known}; below a larger K's value (search fell short): "
+            f"{', '.join(mono) if mono else 'none'}")
+
+
+def coverage(rows: list) -> str:
+    """'d=3: 40 K in 5..128; ...' for a table's cells."""
+    parts = []
+    for d in sorted({r["d"] for r in rows}):
+        ks = sorted(r["K"] for r in rows if r["d"] == d)
+        parts.append(f"d={d}: {len(ks)} K in {ks[0]}..{ks[-1]}")
+    return "; ".join(parts)
+
+
+def write_outputs(rows: list, meta: dict, out: str) -> None:
+    with open(out + ".csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with open(out + ".json", "w") as f:
+        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    plot(rows, out + ".png")
+
+
+def merge_main(files: list, a, argv) -> int:
+    runs, sources = [], []
+    for path in files:
+        try:
+            with open(path) as f:
+                data = json.load(f)
+            rows = data["rows"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise SystemExit(f"--merge: {path} is not a JSON output of this script ({e})")
+        runs.append((os.path.basename(path), rows))
+        m = data.get("meta", {})
+        sources.append(dict(file=os.path.basename(path), date=m.get("date"), device=m.get("device"),
+                            refine=m.get("refine"), tammes_search=m.get("tammes_search"), cells=len(rows)))
+    rows = merge_rows(runs, a.tol)
+    print(f"{'d':>2} {'K':>3} {'rho_soft':>12} {'dT^2/2':>12} {'gap':>10} {'self_dual':>10} {'runs':>4} "
+          f"{'T spread':>9} flag")
+    for r in rows:
+        print(f"{r['d']:>2} {r['K']:>3} {r['rho_soft']:>12.9f} {r['tammes_lb']:>12.9f} {r['gap']:>10.2e} "
+              f"{r['self_dual']:>10.2e} {r['runs']:>4} {r['tammes_spread']:>9.2e} {r['flag']}")
+    flagged = [r for r in rows if r["flag"]]
+    print(f"{len(rows)} cells from {len(files)} runs, {len(flagged)} flagged (|gap| > {a.tol:g}); {coverage(rows)}")
+    print(add_checks(rows, a.tol))
+    meta = dict(merged=sources, tol=a.tol, command="python benchmarks/softmax_vs_tammes.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]))
+    write_outputs(rows, meta, a.out)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dmin", type=int, default=3)
@@ -158,8 +311,12 @@ def main(argv=None) -> int:
                     help="do not refine each side from the other side's best code")
     ap.add_argument("--tol", type=float, default=1e-6, help="flag |gap| above this")
     ap.add_argument("--device-label", default=None, help="device description written to the JSON")
+    ap.add_argument("--merge", default=None,
+                    help="comma list of earlier JSON outputs: solve nothing, write their combined table to --out")
     ap.add_argument("--out", default="benchmarks/softmax_vs_tammes")
     a = ap.parse_args(argv)
+    if a.merge is not None:
+        return merge_main([f for f in a.merge.split(",") if f], a, argv)
     cells = cells_of(a.dmin, a.dmax, a.kmax, a.with_simplex) if a.cells is None else [
         tuple(int(v) for v in item.split(":")) for item in a.cells.split(",")]
     if not cells:
@@ -207,6 +364,18 @@ def main(argv=None) -> int:
         for i in range(len(cells)):
             if f_x[i]["rho"] > f_soft[i]["rho"] + 1e-13:
                 soft[i], f_soft[i], soft_src[i] = soft_x[i], f_x[i], "from tammes"
+    if refined:
+        # both optima are non-increasing in K: a cell below a larger K's value starts again from that code
+        stage("cells below a larger K of the same d")
+        tam_v = [1.0 - max_cos(t["W"]) for t in tam]
+        for i, (p, K2) in repair_monotone("tammes", tam, tam_v, cells, 1e-9, stage, fast).items():
+            if 1.0 - max_cos(p["W"]) > tam_v[i] + 1e-13:
+                tam[i], tam_src[i] = p, f"from K={K2}"
+        for i, (p, K2) in repair_monotone("softmax-code", soft, [f["rho"] for f in f_soft], cells, 1e-9, stage,
+                                          fast).items():
+            f = exact_figures([cells[i]], [p["W"]])[0]
+            if f["rho"] > f_soft[i]["rho"] + 1e-13:
+                soft[i], f_soft[i], soft_src[i] = p, f, f"from K={K2}"
     stage("exact figures")
     f_tam = exact_figures(cells, [p["W"] for p in tam])
     seconds = time.perf_counter() - t0
@@ -221,7 +390,7 @@ def main(argv=None) -> int:
                          rho_tammes=rho_tam, tammes_self_dual=rho_tam - lb,
                          tammes_angle_deg=math.degrees(math.acos(max(-1.0, min(1.0, 1.0 - lb)))), gap=gap,
                          self_dual=rho_soft - (1.0 - max_cos(s["W"])), softmax_source=s_src, tammes_source=t_src,
-                         flag="softmax>tammes" if gap > a.tol else ("softmax short" if gap < -a.tol else "")))
+                         flag=flag_of(gap, a.tol)))
     print(f"{'d':>2} {'K':>3} {'regime':>14} {'rho*':>10} {'rho_soft':>12} {'dT^2/2':>12} {'gap':>10} "
           f"{'self_dual':>10} flag")
     for r in rows:
@@ -232,21 +401,17 @@ def main(argv=None) -> int:
               f"{'' if r['tammes_source'] == 'own' else ' (tammes ' + r['tammes_source'] + ')'}")
     flagged = [r for r in rows if r["flag"]]
     crossed = sum(r["softmax_source"] != "own" or r["tammes_source"] != "own" for r in rows)
-    print(f"{len(rows)} cells, {len(flagged)} flagged (|gap| > {a.tol:g}), {crossed} improved by cross-seeding; "
+    print(f"{len(rows)} cells, {len(flagged)} flagged (|gap| > {a.tol:g}), {crossed} improved by cross-seeding or "
+          f"from a larger K; "
           f"{seconds:.1f} s "
           f"(batched solves {t_solve:.1f} s, compile included)")
-    with open(a.out + ".csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    print(add_checks(rows, a.tol))
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
                 max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None, cross_seed=a.cross_seed,
                 tammes_search=a.tammes_search, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))
-    with open(a.out + ".json", "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
-    plot(rows, a.out + ".png")
+    write_outputs(rows, meta, a.out)
     return 0
 
 

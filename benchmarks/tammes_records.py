@@ -4,7 +4,7 @@
         [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 16] [--patience 5] [--hops 64]
         [--relocate] [--neighbors ROWS.jsonl,OUT.json] [--symmetric 0] [--refine-top 2] [--lockstep 1]
         [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
-    .venv/bin/python benchmarks/tammes_records.py --merge A.jsonl,B.jsonl [--out FILE.json]
+    .venv/bin/python benchmarks/tammes_records.py --merge A.jsonl,B.json [--best] [--out FILE.json]
 
 Every row is found from random starts only (``gnc_jax.codes.records.iter_solve_records``: batched
 surrogate -> exact float64 refinement -> restart/perturbation rounds with a record-blind stopping
@@ -13,8 +13,11 @@ rule) and then compared with the best-known table. Prints the rows, the fraction
 matrix and from the chord), and the total time; writes JSON (rows with coordinates) next to this
 file unless --out is given. With --rows-out each finished row is appended to a JSON-lines file at
 once and a rerun skips the rows already there; --shard I/K splits the cases between parallel workers
-(each with its own --rows-out), and --merge summarizes their files into one table and JSON (its meta
-names the search settings stored with the rows, not the merging command's own defaults).
+(each with its own --rows-out), and --merge summarizes their files (rows files or JSON outputs) into one
+table and JSON (its meta names the search settings stored with the rows, not the merging command's own
+defaults, and the file each row came from); a later file's row for the same (d, N) replaces an earlier one,
+or with --best the row with the largest angle is kept (the best of several searches, each still a find of
+this script).
 --neighbors FILES seeds each N's first round with the codes this script found before for N - 1 (plus a
 point in one of its deepest holes) and N + 1 (minus each point in turn), from earlier rows files or
 JSON outputs and from the rows this run finishes (`gnc_jax.codes.records.neighbor_starts`); the rows
@@ -113,26 +116,47 @@ def search_settings(args) -> dict:
     return {k: getattr(args, k) for k in (*D, "seed", "relocate", "neighbors", "symmetric")}
 
 
+def file_entries(path: str, option: str) -> list[dict]:
+    """Rows of a rows file (JSON lines, as `read_rows`) or of a JSON output of this script, whose rows get the
+    output's search settings (as the rows of a rows file carry them). SystemExit naming ``option`` when the file is
+    missing or a row lacks the fields this script writes (points, rounds): only its own finds are merged or seed."""
+    if not os.path.exists(path):
+        raise SystemExit(f"{option}: no file {path}")
+    if path.endswith(".jsonl"):
+        entries = read_rows([path])
+    else:
+        with open(path) as f:
+            data = json.load(f)
+        meta = data.get("meta", {})
+        if "search" in meta:
+            search = meta["search"][0] if len(meta["search"]) == 1 else meta["search"]
+        else:  # outputs written before the settings were grouped under "search" held them at the top
+            search = {k: meta[k] for k in (*D, "seed", "relocate", "neighbors", "symmetric") if k in meta}
+        entries = [{"search": search} | e for e in data.get("rows", [])]
+    if any("points" not in e or "rounds" not in e for e in entries):
+        raise SystemExit(f"{option}: {path} holds a row that tammes_records.py did not write (no coordinates)")
+    return entries
+
+
+def merged_entries(paths, best: bool, option: str = "--merge") -> tuple[list[dict], dict]:
+    """Rows of several files, one per (d, N): the last file's, or with ``best`` the largest angle's (the first
+    of equals); and {(d, N): file name} of each kept row."""
+    kept, source = {}, {}
+    for path in paths:
+        for e in file_entries(path, option):
+            key = (int(e["d"]), int(e["N"]))
+            if best and key in kept and e["angle_deg"] <= kept[key]["angle_deg"]:
+                continue
+            kept[key], source[key] = e, os.path.basename(path)
+    return [kept[k] for k in sorted(kept)], source
+
+
 def own_codes(paths) -> dict:
     """{(d, N): (angle deg, points (N, d))}: the best code per (d, N) in rows files (JSON lines) or JSON
-    outputs of this script. SystemExit naming --neighbors when a file is missing or a row lacks the
-    fields this script writes (points, rounds): only its own finds may seed a search."""
-    best: dict = {}
-    for path in paths:
-        if not os.path.exists(path):
-            raise SystemExit(f"--neighbors: no file {path}")
-        if path.endswith(".jsonl"):
-            entries = read_rows([path])
-        else:
-            with open(path) as f:
-                entries = json.load(f).get("rows", [])
-        for e in entries:
-            if "points" not in e or "rounds" not in e:
-                raise SystemExit(f"--neighbors: {path} holds a row that tammes_records.py did not write")
-            key = (int(e["d"]), int(e["N"]))
-            if key not in best or e["angle_deg"] > best[key][0]:
-                best[key] = (float(e["angle_deg"]), np.asarray(e["points"], np.float64))
-    return best
+    outputs of this script (SystemExit naming --neighbors for a missing file or a row it did not write)."""
+    entries, _ = merged_entries(paths, best=True, option="--neighbors")
+    return {(int(e["d"]), int(e["N"])): (float(e["angle_deg"]), np.asarray(e["points"], np.float64))
+            for e in entries}
 
 
 def seeds_from_neighbors(found: dict, d: int, Ns, seed: int) -> tuple[dict, dict]:
@@ -173,7 +197,7 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i, k
 
 
-def report(rows: list[RecordRow], wall: float) -> dict:
+def report(rows: list[RecordRow], wall: float | None) -> dict:
     """Print the table and the summary line(s); return the summary dict."""
     summary = summarize(rows) | {"wall_seconds": wall}
     print(format_table(rows))
@@ -182,7 +206,7 @@ def report(rows: list[RecordRow], wall: float) -> dict:
           f" ({'-' if frac is None else format(frac, '.3f')}); worst gap "
           f"{'-' if worst is None else format(worst, '+.3e')} deg at d,N="
           f"{summary['worst_row']}; better than record: {len(summary['better_than_record'])}; "
-          f"total {wall:.1f} s wall, {summary['seconds']:.1f} s summed over rows")
+          f"total {'-' if wall is None else format(wall, '.1f')} s wall, {summary['seconds']:.1f} s summed over rows")
     for b in summary["better_than_record"]:
         print(f"  better: d={b['d']} N={b['N']} found {b['angle_deg']:.10f} (acos {b['acos_deg']:.10f}, "
               f"chord {b['chord_deg']:.10f}) vs record {b['record_deg']:.10f}")
@@ -216,11 +240,15 @@ def main(argv=None) -> int:
                          "(resume after a crash)")
     ap.add_argument("--shard", default=None, help="I/K: run only every K-th case from the I-th (parallel workers)")
     ap.add_argument("--merge", default=None,
-                    help="comma list of --rows-out files: solve nothing, summarize their rows (wall = first start "
-                         "to last finish)")
+                    help="comma list of --rows-out files or JSON outputs: solve nothing, summarize their rows (wall = "
+                         "first start to last finish, where the rows hold clock times)")
+    ap.add_argument("--best", action="store_true",
+                    help="with --merge: per (d, N) keep the row with the largest angle (default: the last file's)")
     ap.add_argument("--device-label", default=None)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "tammes_records.json"))
     args = ap.parse_args(argv)
+    if args.best and not args.merge:
+        ap.error("--best only applies with --merge")
     from _meta import run_meta  # benchmarks/_meta.py
 
     meta = {"command": " ".join(["benchmarks/tammes_records.py"] + (argv if argv is not None else sys.argv[1:])),
@@ -230,13 +258,15 @@ def main(argv=None) -> int:
     for key in search:  # reported once, under "search" (a merge reports the rows' settings, not its own)
         meta.pop(key)
     if args.merge:
-        entries = read_rows(args.merge.split(","))
+        entries, source = merged_entries([p for p in args.merge.split(",") if p], args.best)
         if not entries:
             raise SystemExit(f"--merge: no rows in {args.merge}")
         meta["search"] = [json.loads(s) for s in sorted({json.dumps(e.get("search"), sort_keys=True)
                                                          for e in entries})]
+        meta["row_files"] = [{"d": d, "N": n, "file": f} for (d, n), f in sorted(source.items())]
         rows = [RecordRow.from_dict(e) for e in entries]
-        wall = max(e["finished_unix"] for e in entries) - min(e["started_unix"] for e in entries)
+        timed = all("started_unix" in e for e in entries)  # JSON outputs hold seconds per row, no clock times
+        wall = (max(e["finished_unix"] for e in entries) - min(e["started_unix"] for e in entries)) if timed else None
     else:
         meta["search"] = [search]
         cases = [] if args.exact_only else [(3, n, None) for n in parse_range(args.N, "--N", lo=2)]

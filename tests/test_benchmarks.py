@@ -1,6 +1,7 @@
 """Benchmark scripts at toy sizes: they run, write what they say, and report closed forms."""
 import csv
 import json
+import math
 import pathlib
 import subprocess
 import sys
@@ -30,3 +31,55 @@ def test_softmax_vs_tammes_buckets_cross_seeds_and_reports_closed_forms(tmp_path
     meta = json.load(open(str(out) + ".json"))["meta"]
     assert meta["cross_seed"] is True and meta["refined"] is True
     assert (tmp_path / "svt.png").stat().st_size > 0
+
+
+def test_softmax_vs_tammes_merge_keeps_each_sides_best_and_recomputes_the_gap(tmp_path):
+    def row(d, K, rho_soft, lb, self_dual=0.0):
+        return dict(d=d, K=K, regime="open", rho_star=None, rho_soft=rho_soft, tammes_lb=lb, rho_tammes=lb,
+                    tammes_self_dual=0.0, tammes_angle_deg=math.degrees(math.acos(1 - lb)), gap=rho_soft - lb,
+                    self_dual=self_dual, flag="")
+
+    runs = {"a.json": [row(3, 9, 0.30, 0.31), row(4, 7, 0.5, 0.5)],  # (3, 9): a's softmax, b's Tammes code
+            "b.json": [row(3, 9, 0.29, 0.32, 1e-3), row(3, 30, 0.2, 0.2), row(4, 8, 0.6, 0.55)]}
+    for name, rows in runs.items():
+        (tmp_path / name).write_text(json.dumps({"meta": {"date": "2026-11-26"}, "rows": rows}))
+    out = tmp_path / "merged"
+    p = run_script("softmax_vs_tammes.py", "--merge", f"{tmp_path / 'a.json'},{tmp_path / 'b.json'}",
+                   "--out", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "4 cells from 2 runs, 2 flagged" in p.stdout and "d=3: 2 K in 9..30; d=4: 2 K in 7..8" in p.stdout
+    assert "search fell short): 4:7" in p.stdout  # (4, 8) holds more than (4, 7): dropping a point keeps both
+    rows = {(r["d"], r["K"]): r for r in json.load(open(str(out) + ".json"))["rows"]}
+    r = rows[(3, 9)]
+    assert (r["rho_soft"], r["tammes_lb"], r["softmax_file"], r["tammes_file"]) == (0.30, 0.32, "a.json", "b.json")
+    assert r["gap"] == pytest.approx(-0.02) and r["flag"] == "softmax short" and r["runs"] == 2
+    assert r["soft_spread"] == pytest.approx(0.01) and r["tammes_spread"] == pytest.approx(0.01)
+    assert rows[(4, 7)]["flag"] == "" and rows[(4, 7)]["runs"] == 1 and rows[(4, 7)]["tammes_spread"] == 0
+    assert rows[(4, 7)]["soft_below_larger_K"] == pytest.approx(0.1)
+    assert rows[(4, 7)]["tammes_below_larger_K"] == pytest.approx(0.05) and rows[(3, 9)]["tammes_below_larger_K"] == 0
+    # the Tammes side against the best-known angle: 90 deg for d + 2 <= K <= 2d, 60 deg found at delta^2/2 = 0.5
+    assert rows[(4, 7)]["tammes_record_deg"] == pytest.approx(90) and rows[(4, 7)]["tammes_gap_deg"] == pytest.approx(30)
+    bad = run_script("softmax_vs_tammes.py", "--merge", str(tmp_path / "missing.json"), "--out", str(out))
+    assert bad.returncode != 0 and "--merge" in bad.stderr
+
+
+def test_softmax_vs_tammes_refines_a_cell_below_a_larger_K_from_that_code_minus_a_point():
+    # (d 2, K 5) starts from a poor code; (2, 6), the regular hexagon (60 deg), is better: dropping a hexagon vertex
+    # keeps 60 deg and the refinement from there reaches the regular pentagon (72 deg, the d = 2 closed form)
+    script = """
+import math, numpy as np, softmax_vs_tammes as s
+hexagon = np.array([[math.cos(t), math.sin(t)] for t in np.arange(6) * math.pi / 3])
+dropped, _ = s.drop_points(np.vstack([hexagon, [[0.99, 0.14]]]), None, 1)
+assert np.array_equal(dropped, hexagon)  # the crowded extra point goes, not a vertex
+poor = np.array([[1.0, 0.0], [0.9, 0.43], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+cells = [(2, 5), (2, 6)]
+pts = [{"W": poor}, {"W": hexagon}]
+values = [1 - s.max_cos(p["W"]) for p in pts]
+fixed = s.repair_monotone("tammes", pts, values, cells, 1e-9)
+assert list(fixed) == [0] and fixed[0][1] == 6, fixed
+cos = s.max_cos(fixed[0][0]["W"])
+assert abs(math.degrees(math.acos(cos)) - 72.0) < 1e-6, cos
+print("ok")
+"""
+    p = subprocess.run([sys.executable, "-c", script], cwd=BENCH, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0 and "ok" in p.stdout, p.stderr[-2000:]
