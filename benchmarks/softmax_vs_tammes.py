@@ -349,33 +349,44 @@ def main(argv=None) -> int:
         f_soft = [fr if k else fs for fr, fs, k in zip(f_sr, f_soft, keep)]
         tam = [r if max_cos(r["W"]) <= max_cos(s["W"]) else s for r, s in zip(tam_r, tam)]
     soft_src, tam_src = ["own"] * len(cells), ["own"] * len(cells)
+
+    def cross_seed(idx: list) -> None:
+        """Refine each side of the cells ``idx`` from the other side's best code, Tammes first; keep improvements."""
+        sub = [cells[i] for i in idx]
+        tam_x = refine_all("tammes", [{"W": soft[i]["W"]} for i in idx], sub, stage, fast)
+        for i, t in zip(idx, tam_x):
+            if max_cos(t["W"]) < max_cos(tam[i]["W"]) - 1e-13:
+                tam[i], tam_src[i] = t, "from softmax"
+        soft_x = refine_all("softmax-code", [{"W": tam[i]["W"], "H": tam[i]["W"]} for i in idx], sub, stage, fast)
+        for i, p, f in zip(idx, soft_x, exact_figures(sub, [p["W"] for p in soft_x])):
+            if f["rho"] > f_soft[i]["rho"] + 1e-13:
+                soft[i], f_soft[i], soft_src[i] = p, f, "from tammes"
+
     if a.cross_seed:
         # each side also refines the other side's best code (this run's own solves, never a table), Tammes first:
         # a Tammes code started at the softmax code reaches at least 1 - max cos of it, and a softmax code started
         # at that (final) Tammes code keeps rho >= its margin delta_T^2/2 (refine returns the better of input and
         # result), so gap >= 0 up to rounding and a flag is left only where a softmax code beats the Tammes bound
         stage("cross-seeding: refine each side from the other side's best code")
-        tam_x = refine_all("tammes", [{"W": p["W"]} for p in soft], cells, stage, fast)
-        for i in range(len(cells)):
-            if max_cos(tam_x[i]["W"]) < max_cos(tam[i]["W"]) - 1e-13:
-                tam[i], tam_src[i] = tam_x[i], "from softmax"
-        soft_x = refine_all("softmax-code", [{"W": t["W"], "H": t["W"]} for t in tam], cells, stage, fast)
-        f_x = exact_figures(cells, [p["W"] for p in soft_x])
-        for i in range(len(cells)):
-            if f_x[i]["rho"] > f_soft[i]["rho"] + 1e-13:
-                soft[i], f_soft[i], soft_src[i] = soft_x[i], f_x[i], "from tammes"
+        cross_seed(list(range(len(cells))))
     if refined:
         # both optima are non-increasing in K: a cell below a larger K's value starts again from that code
         stage("cells below a larger K of the same d")
         tam_v = [1.0 - max_cos(t["W"]) for t in tam]
+        repaired = set()
         for i, (p, K2) in repair_monotone("tammes", tam, tam_v, cells, 1e-9, stage, fast).items():
             if 1.0 - max_cos(p["W"]) > tam_v[i] + 1e-13:
                 tam[i], tam_src[i] = p, f"from K={K2}"
+                repaired.add(i)
         for i, (p, K2) in repair_monotone("softmax-code", soft, [f["rho"] for f in f_soft], cells, 1e-9, stage,
                                           fast).items():
             f = exact_figures([cells[i]], [p["W"]])[0]
             if f["rho"] > f_soft[i]["rho"] + 1e-13:
                 soft[i], f_soft[i], soft_src[i] = p, f, f"from K={K2}"
+                repaired.add(i)
+        if a.cross_seed and repaired:  # so that the gap of a repaired cell compares the two sides' best again
+            stage(f"cross-seeding the {len(repaired)} repaired cell(s)")
+            cross_seed(sorted(repaired))
     stage("exact figures")
     f_tam = exact_figures(cells, [p["W"] for p in tam])
     seconds = time.perf_counter() - t0
