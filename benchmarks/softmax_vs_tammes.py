@@ -378,9 +378,9 @@ def main(argv=None) -> int:
             if 1.0 - max_cos(p["W"]) > tam_v[i] + 1e-13:
                 tam[i], tam_src[i] = p, f"from K={K2}"
                 repaired.add(i)
-        for i, (p, K2) in repair_monotone("softmax-code", soft, [f["rho"] for f in f_soft], cells, 1e-9, stage,
-                                          fast).items():
-            f = exact_figures([cells[i]], [p["W"]])[0]
+        fixed = repair_monotone("softmax-code", soft, [f["rho"] for f in f_soft], cells, 1e-9, stage, fast)
+        figs = exact_figures([cells[i] for i in fixed], [p["W"] for p, _ in fixed.values()])  # one call per bucket
+        for (i, (p, K2)), f in zip(fixed.items(), figs):
             if f["rho"] > f_soft[i]["rho"] + 1e-13:
                 soft[i], f_soft[i], soft_src[i] = p, f, f"from K={K2}"
                 repaired.add(i)

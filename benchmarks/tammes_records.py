@@ -110,10 +110,13 @@ def append_row(path: str, entry: dict) -> None:
         os.fsync(f.fileno())
 
 
+SEARCH_KEYS = (*D, "seed", "relocate", "neighbors", "symmetric")  # a run's search options
+
+
 def search_settings(args) -> dict:
-    """The search options of a run (``SEARCH_DEFAULTS``' keys, seed, relocate, neighbors, symmetric): the meta's
-    ``search`` and each row of --rows-out hold them (a --merge reports the rows')."""
-    return {k: getattr(args, k) for k in (*D, "seed", "relocate", "neighbors", "symmetric")}
+    """The search options of a run (`SEARCH_KEYS`): the meta's ``search`` and each row of --rows-out hold them
+    (a --merge reports the rows')."""
+    return {k: getattr(args, k) for k in SEARCH_KEYS}
 
 
 def file_entries(path: str, option: str) -> list[dict]:
@@ -131,7 +134,7 @@ def file_entries(path: str, option: str) -> list[dict]:
         if "search" in meta:
             search = meta["search"][0] if len(meta["search"]) == 1 else meta["search"]
         else:  # outputs written before the settings were grouped under "search" held them at the top
-            search = {k: meta[k] for k in (*D, "seed", "relocate", "neighbors", "symmetric") if k in meta}
+            search = {k: meta[k] for k in SEARCH_KEYS if k in meta}
         entries = [{"search": search} | e for e in data.get("rows", [])]
     if any("points" not in e or "rounds" not in e for e in entries):
         raise SystemExit(f"{option}: {path} holds a row that tammes_records.py did not write (no coordinates)")

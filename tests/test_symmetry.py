@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from gnc_jax.codes.symmetry import (GROUPS, admits, closure, orbit, orbit_plan, rotation_group, special_orbits,
-                                    symmetric_start, symmetric_starts)
+from gnc_jax.codes.symmetry import (GROUPS, admits, closure, fitting_groups, orbit, orbit_plan, rotation_group,
+                                    special_orbits, symmetric_start, symmetric_starts)
 
 ORDERS = {"C2": 2, "C3": 3, "C4": 4, "C5": 5, "D2": 4, "D3": 6, "D4": 8, "D5": 10, "T": 12, "O": 24, "I": 60}
 SPECIAL = {"C3": [1, 1], "D3": [2, 3, 3], "D4": [2, 4, 4], "T": [4, 4, 6], "O": [6, 8, 12], "I": [12, 20, 30]}
@@ -53,6 +53,16 @@ def test_symmetric_starts_are_unions_of_orbits(name, N):
 def test_symmetric_starts_cycle_over_the_groups_that_fit_and_name_errors():
     rng = np.random.default_rng(4)
     assert admits(120, rotation_group("I")) and not admits(61, rotation_group("I"))
+    # 61 = 1 + 60 fits the cyclic groups (a pole plus generic orbits) but not T, O, I (orbits 4/6/12.., 12/20/30..)
+    assert fitting_groups(61, ("C2", "C3", "C5", "T", "O", "I")) == ["C2", "C3", "C5"]
+    assert fitting_groups(120) == [g for g in GROUPS if admits(120, rotation_group(g))]
+    with pytest.raises(ValueError, match="symmetric_groups"):
+        fitting_groups(12, ("I", "X"))
+    # symmetric_starts (cached special orbits per name) draws the same codes as symmetric_start on the matrices
+    G = rotation_group("I")
+    np.testing.assert_array_equal(symmetric_starts(72, 2, np.random.default_rng(9), ("I",)),
+                                  np.stack([symmetric_start(72, G, r) for r in [np.random.default_rng(9)] for _ in
+                                            range(2)]))
     out = symmetric_starts(73, 5, rng)
     assert out.shape == (5, 73, 3)
     with pytest.raises(ValueError, match="symmetric_groups"):

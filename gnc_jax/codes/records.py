@@ -339,7 +339,7 @@ def _check_start_codes(start_codes, Ns: list[int], d: int, N_pad: int) -> dict[i
 def _check_symmetric(symmetric, groups, d: int, Ns: list[int]) -> tuple[str, ...]:
     """Validate ``symmetric`` (a count >= 0; > 0 only for d = 3) and ``symmetric_groups`` (names; each N must
     fit one of them) before any compile; returns the group names."""
-    from .symmetry import GROUPS, admits, rotation_group
+    from .symmetry import GROUPS, fitting_groups
 
     check_int(symmetric, "symmetric", 0)
     names = GROUPS if groups is None else tuple(groups)
@@ -349,9 +349,8 @@ def _check_symmetric(symmetric, groups, d: int, Ns: list[int]) -> tuple[str, ...
         raise ValueError(f"symmetric: symmetric starts are built for d = 3 only, got d = {d}")
     if not names:
         raise ValueError("symmetric_groups must name at least one rotation group")
-    mats = [rotation_group(g) for g in names]
     for N in Ns:
-        if not any(admits(N, g) for g in mats):
+        if not fitting_groups(N, names):
             raise ValueError(f"symmetric_groups: none of {names} has orbits summing to N = {N}")
     return names
 

@@ -66,12 +66,17 @@ def _group(name: str) -> np.ndarray:
     raise ValueError(f"symmetric_groups: group must be one of {GROUPS} (or Cn/Dn with n >= 2), got {name!r}")
 
 
+def _named(name) -> np.ndarray:
+    """The cached group of a validated name (ValueError naming ``symmetric_groups``); not to be mutated."""
+    if not isinstance(name, str) or (name[:1] in "CD" and name[1:].isdigit() and int(name[1:]) < 2):
+        raise ValueError(f"symmetric_groups: group must be one of {GROUPS} (or Cn/Dn with n >= 2), got {name!r}")
+    return _group(name)
+
+
 def rotation_group(name: str) -> np.ndarray:
     """Rotation group by name: 'Cn' (cyclic, order n), 'Dn' (dihedral, 2n), 'T' (12), 'O' (24), 'I' (60).
     Returns (|G|, 3, 3) float64 rotation matrices. ValueError naming ``symmetric_groups`` on an unknown name."""
-    if not isinstance(name, str) or (name[:1] in "CD" and name[1:].isdigit() and int(name[1:]) < 2):
-        raise ValueError(f"symmetric_groups: group must be one of {GROUPS} (or Cn/Dn with n >= 2), got {name!r}")
-    return _group(name).copy()
+    return _named(name).copy()
 
 
 def orbit(group: np.ndarray, point, atol: float = 1e-7) -> np.ndarray:
@@ -116,21 +121,37 @@ def admits(N: int, group: np.ndarray) -> bool:
     return bool(orbit_plans(N, [len(o) for o in special_orbits(group)], len(group)))
 
 
-def orbit_plan(N: int, group: np.ndarray, rng: np.random.Generator) -> tuple[list[int], int] | None:
-    """A random one of `orbit_plans` for ``group``: (indices into `special_orbits`, k), or None when there is none."""
-    plans = orbit_plans(N, [len(o) for o in special_orbits(group)], len(group))
+@functools.lru_cache(maxsize=None)
+def _named_special(name: str) -> tuple[np.ndarray, ...]:
+    return tuple(special_orbits(_group(name)))
+
+
+def fitting_groups(N: int, groups=GROUPS) -> list[str]:
+    """The names among ``groups`` whose orbit sizes sum to N (each name validated: ValueError naming
+    ``symmetric_groups``); the groups' special orbits are computed once per name and kept."""
+    return [g for g in groups
+            if orbit_plans(N, [len(o) for o in _named_special(g)], len(_named(g)))]
+
+
+def orbit_plan(N: int, group: np.ndarray, rng: np.random.Generator,
+               special: list[np.ndarray] | None = None) -> tuple[list[int], int] | None:
+    """A random one of `orbit_plans` for ``group``: (indices into ``special``, default `special_orbits`, k),
+    or None when there is none."""
+    special = special_orbits(group) if special is None else special
+    plans = orbit_plans(N, [len(o) for o in special], len(group))
     return plans[int(rng.integers(len(plans)))] if plans else None
 
 
-def symmetric_start(N: int, group: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+def symmetric_start(N: int, group: np.ndarray, rng: np.random.Generator,
+                    special: list[np.ndarray] | None = None) -> np.ndarray | None:
     """A random code of N points invariant under ``group`` (|G|, 3, 3): a random `orbit_plan`'s
-    special orbits plus the orbits of k random points, the whole randomly rotated. (N, 3) unit rows,
-    or None when N is no sum of the group's orbit sizes."""
-    special = special_orbits(group)
-    plans = orbit_plans(N, [len(o) for o in special], len(group))
-    if not plans:
+    special orbits (``special``, default `special_orbits`) plus the orbits of k random points, the whole
+    randomly rotated. (N, 3) unit rows, or None when N is no sum of the group's orbit sizes."""
+    special = special_orbits(group) if special is None else special
+    plan = orbit_plan(N, group, rng, special)
+    if plan is None:
         return None
-    used, k = plans[int(rng.integers(len(plans)))]
+    used, k = plan
     parts = [special[i] for i in used]
     for _ in range(k):
         p = rng.standard_normal(3)
@@ -142,13 +163,14 @@ def symmetric_start(N: int, group: np.ndarray, rng: np.random.Generator) -> np.n
 
 def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=GROUPS) -> np.ndarray:
     """``count`` random symmetric codes of N points (`symmetric_start`), cycling over the ``groups`` (names)
-    that admit N. Returns (count, N, 3); ValueError naming ``symmetric_groups`` when none admits N."""
-    mats = [rotation_group(g) for g in groups]
-    fits = [g for g in mats if admits(N, g)]
+    that admit N (`fitting_groups`). Returns (count, N, 3); ValueError naming ``symmetric_groups`` when none
+    admits N."""
+    fits = fitting_groups(N, groups)
     if not fits:
         raise ValueError(f"symmetric_groups: none of {tuple(groups)} has orbits summing to N = {N}")
-    return np.stack([symmetric_start(N, fits[i % len(fits)], rng) for i in range(count)])
+    return np.stack([symmetric_start(N, _named(g), rng, list(_named_special(g)))
+                     for g in (fits[i % len(fits)] for i in range(count))])
 
 
-__all__ = ["GROUPS", "admits", "axis_rotation", "closure", "orbit", "orbit_plan", "orbit_plans", "rotation_group", "special_orbits",
-           "symmetric_start", "symmetric_starts"]
+__all__ = ["GROUPS", "admits", "axis_rotation", "closure", "fitting_groups", "orbit", "orbit_plan", "orbit_plans",
+           "rotation_group", "special_orbits", "symmetric_start", "symmetric_starts"]
