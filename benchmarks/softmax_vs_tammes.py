@@ -20,7 +20,11 @@ For every d in [--dmin, --dmax] and K in [d + 2, --kmax] (K <= d + 1 is the simp
 Unless --no-cross-seed, each side is also refined from the other side's best code (this run's own solves, never
 a table), and a cell more than 1e-9 below the value of a larger K of the same d in this run (both optima are
 non-increasing in K) is refined again from that larger code minus its surplus points; the columns softmax_source /
-tammes_source say which start won ("own", "from softmax" / "from tammes", "from K=...").  Cells with |gap| > --tol are flagged.  Writes CSV, JSON and a PNG next to --out (a path prefix).
+tammes_source say which start won ("own", "from softmax" / "from tammes", "from K=...", "from --tammes-codes").
+--tammes-codes FILES adds, for the cells they cover, the codes of earlier tammes_records.py runs (that script's own
+finds from random starts, read by its reader, which refuses rows it did not write) to the Tammes side's candidates
+before the cross-seeding, so a d = 3 row can take the record search's codes without searching again.
+Cells with |gap| > --tol are flagged.  Writes CSV, JSON and a PNG next to --out (a path prefix).
 
     python benchmarks/softmax_vs_tammes.py [--dmin 3 --dmax 5 --kmax 10 --restarts 8 --out benchmarks/softmax_vs_tammes]
 
@@ -35,6 +39,7 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -53,6 +58,21 @@ from _meta import run_meta  # noqa: E402  (benchmarks/_meta.py)
 
 def cells_of(dmin: int, dmax: int, kmax: int, with_simplex: bool) -> list:
     return [(d, K) for d in range(dmin, dmax + 1) for K in range(2 if with_simplex else d + 2, kmax + 1)]
+
+
+def parse_cells(spec: str) -> list:
+    """Cells (d, K) from "d:K,d:K1-K2,..." (K1-K2 inclusive); SystemExit naming --cells on a malformed item."""
+    cells = []
+    for item in (x.strip() for x in spec.split(",") if x.strip()):
+        m = re.fullmatch(r"(\d+):(\d+)(?:-(\d+))?", item)
+        if m is None:
+            raise SystemExit(f"--cells: {item!r} is not d:K or d:K1-K2")
+        d, k1 = int(m[1]), int(m[2])
+        k2 = int(m[3]) if m[3] else k1
+        if d < 2 or k1 < 2 or k2 < k1:
+            raise SystemExit(f"--cells: {item!r} needs d >= 2, K >= 2 and K1 <= K2")
+        cells += [(d, K) for K in range(k1, k2 + 1) if (d, K) not in cells]
+    return cells
 
 
 def buckets_of(cells: list) -> dict:
@@ -296,10 +316,14 @@ def main(argv=None) -> int:
     ap.add_argument("--dmax", type=int, default=5, help="largest d (the study goes to 8; default small for CPU)")
     ap.add_argument("--kmax", type=int, default=10, help="largest K")
     ap.add_argument("--with-simplex", action="store_true", help="include K <= d + 1")
-    ap.add_argument("--cells", default=None, help="only these cells, as d:K,d:K (instead of the d and K ranges)")
+    ap.add_argument("--cells", default=None,
+                    help="only these cells, as d:K,d:K1-K2 (instead of the d and K ranges)")
     ap.add_argument("--tammes-search", choices=("batched", "records"), default="batched",
                     help="Tammes side: the batched restarts (default) or the record search of gnc_jax.codes.records "
                          "(random starts, basin hopping, exact refinement; one cell at a time, slower)")
+    ap.add_argument("--tammes-codes", default=None,
+                    help="comma list of tammes_records.py rows files / JSON outputs: their codes (this toolkit's own "
+                         "finds, never a table) join the Tammes side's candidates for the cells they cover")
     ap.add_argument("--restarts", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=1000)
@@ -317,8 +341,12 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.merge is not None:
         return merge_main([f for f in a.merge.split(",") if f], a, argv)
-    cells = cells_of(a.dmin, a.dmax, a.kmax, a.with_simplex) if a.cells is None else [
-        tuple(int(v) for v in item.split(":")) for item in a.cells.split(",")]
+    cells = cells_of(a.dmin, a.dmax, a.kmax, a.with_simplex) if a.cells is None else parse_cells(a.cells)
+    own = {}
+    if a.tammes_codes:
+        from tammes_records import own_codes  # benchmarks/tammes_records.py: its reader of its own outputs
+
+        own = own_codes([f for f in a.tammes_codes.split(",") if f], option="--tammes-codes")
     if not cells:
         ap.error("empty table: need kmax >= dmin + 2 (or --with-simplex)")
     t0 = time.perf_counter()
@@ -349,6 +377,14 @@ def main(argv=None) -> int:
         f_soft = [fr if k else fs for fr, fs, k in zip(f_sr, f_soft, keep)]
         tam = [r if max_cos(r["W"]) <= max_cos(s["W"]) else s for r, s in zip(tam_r, tam)]
     soft_src, tam_src = ["own"] * len(cells), ["own"] * len(cells)
+    own_idx = [i for i, c in enumerate(cells) if c in own]
+    if own_idx:  # earlier record searches' codes (found from random starts by tammes_records.py) as more candidates
+        stage(f"Tammes codes of {len(own_idx)} cells from --tammes-codes")
+        sub = [cells[i] for i in own_idx]
+        loaded = [{"W": own[c][1]} for c in sub]
+        for i, t in zip(own_idx, refine_all("tammes", loaded, sub, stage, fast) if refined else loaded):
+            if max_cos(t["W"]) < max_cos(tam[i]["W"]) - 1e-13:
+                tam[i], tam_src[i] = t, "from --tammes-codes"
 
     def cross_seed(idx: list) -> None:
         """Refine each side of the cells ``idx`` from the other side's best code, Tammes first; keep improvements."""
@@ -419,7 +455,7 @@ def main(argv=None) -> int:
     print(add_checks(rows, a.tol))
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
                 max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None, cross_seed=a.cross_seed,
-                tammes_search=a.tammes_search, seconds=seconds, tol=a.tol,
+                tammes_search=a.tammes_search, tammes_codes=a.tammes_codes, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))
     write_outputs(rows, meta, a.out)

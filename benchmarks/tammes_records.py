@@ -154,10 +154,10 @@ def merged_entries(paths, best: bool, option: str = "--merge") -> tuple[list[dic
     return [kept[k] for k in sorted(kept)], source
 
 
-def own_codes(paths) -> dict:
+def own_codes(paths, option: str = "--neighbors") -> dict:
     """{(d, N): (angle deg, points (N, d))}: the best code per (d, N) in rows files (JSON lines) or JSON
-    outputs of this script (SystemExit naming --neighbors for a missing file or a row it did not write)."""
-    entries, _ = merged_entries(paths, best=True, option="--neighbors")
+    outputs of this script (SystemExit naming ``option`` for a missing file or a row it did not write)."""
+    entries, _ = merged_entries(paths, best=True, option=option)
     return {(int(e["d"]), int(e["N"])): (float(e["angle_deg"]), np.asarray(e["points"], np.float64))
             for e in entries}
 

@@ -63,6 +63,31 @@ def test_softmax_vs_tammes_merge_keeps_each_sides_best_and_recomputes_the_gap(tm
     assert bad.returncode != 0 and "--merge" in bad.stderr
 
 
+def test_softmax_vs_tammes_takes_earlier_record_runs_codes_and_cell_ranges(tmp_path):
+    # a tammes_records.py-style output holding the regular pentagon for (d 2, N 5): with one 1-step restart and no
+    # refinement the batched Tammes side is poor, so the loaded code (72 deg, the d = 2 closed form) must win there
+    pentagon = [[math.cos(2 * math.pi * k / 5), math.sin(2 * math.pi * k / 5)] for k in range(5)]
+    rec = tmp_path / "rec.json"
+    rec.write_text(json.dumps({"meta": {"restarts": 1}, "rows": [dict(d=2, N=5, angle_deg=72.0, points=pentagon,
+                                                                       rounds=1)]}))
+    out = tmp_path / "svt"
+    p = run_script("softmax_vs_tammes.py", "--cells", "2:5-6", "--restarts", "1", "--max-steps", "1", "--no-refine",
+                   "--no-cross-seed", "--tammes-codes", str(rec), "--out", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    data = json.load(open(str(out) + ".json"))
+    rows = {(r["d"], r["K"]): r for r in data["rows"]}
+    assert sorted(rows) == [(2, 5), (2, 6)] and data["meta"]["tammes_codes"] == str(rec)
+    assert rows[(2, 5)]["tammes_source"] == "from --tammes-codes"
+    assert rows[(2, 5)]["tammes_angle_deg"] == pytest.approx(72.0, abs=1e-9)
+    assert rows[(2, 6)]["tammes_source"] == "own"  # no code given for K = 6
+    bad = run_script("softmax_vs_tammes.py", "--cells", "2:6-5", "--out", str(out))
+    assert bad.returncode != 0 and "--cells" in bad.stderr and "2:6-5" in bad.stderr
+    foreign = tmp_path / "foreign.json"  # rows without coordinates: not this toolkit's record-search output
+    foreign.write_text(json.dumps({"meta": {}, "rows": [dict(d=2, N=5, angle_deg=72.0)]}))
+    bad = run_script("softmax_vs_tammes.py", "--cells", "2:5", "--tammes-codes", str(foreign), "--out", str(out))
+    assert bad.returncode != 0 and "--tammes-codes" in bad.stderr
+
+
 def test_softmax_vs_tammes_refines_a_cell_below_a_larger_K_from_that_code_minus_a_point():
     # (d 2, K 5) starts from a poor code; (2, 6), the regular hexagon (60 deg), is better: dropping a hexagon vertex
     # keeps 60 deg and the refinement from there reaches the regular pentagon (72 deg, the d = 2 closed form)
