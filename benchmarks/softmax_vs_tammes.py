@@ -377,26 +377,40 @@ def main(argv=None) -> int:
         f_soft = [fr if k else fs for fr, fs, k in zip(f_sr, f_soft, keep)]
         tam = [r if max_cos(r["W"]) <= max_cos(s["W"]) else s for r, s in zip(tam_r, tam)]
     soft_src, tam_src = ["own"] * len(cells), ["own"] * len(cells)
+
+    def adopt_tammes(idx: list, cands: list, labels: list) -> set:
+        """Take each candidate code whose max cos is lower than cell idx[k]'s by > 1e-13; return the cells taken."""
+        taken = {i for i, t in zip(idx, cands) if max_cos(t["W"]) < max_cos(tam[i]["W"]) - 1e-13}
+        for i, t, label in zip(idx, cands, labels):
+            if i in taken:
+                tam[i], tam_src[i] = t, label
+        return taken
+
+    def adopt_softmax(idx: list, cands: list, labels: list) -> set:
+        """Take each candidate softmax code whose exact rho beats cell idx[k]'s by > 1e-13 (exact figures in one call
+        per bucket); return the cells taken."""
+        taken = set()
+        for i, p, f, label in zip(idx, cands, exact_figures([cells[i] for i in idx], [p["W"] for p in cands]), labels):
+            if f["rho"] > f_soft[i]["rho"] + 1e-13:
+                soft[i], f_soft[i], soft_src[i] = p, f, label
+                taken.add(i)
+        return taken
+
     own_idx = [i for i, c in enumerate(cells) if c in own]
     if own_idx:  # earlier record searches' codes (found from random starts by tammes_records.py) as more candidates
         stage(f"Tammes codes of {len(own_idx)} cells from --tammes-codes")
         sub = [cells[i] for i in own_idx]
         loaded = [{"W": own[c][1]} for c in sub]
-        for i, t in zip(own_idx, refine_all("tammes", loaded, sub, stage, fast) if refined else loaded):
-            if max_cos(t["W"]) < max_cos(tam[i]["W"]) - 1e-13:
-                tam[i], tam_src[i] = t, "from --tammes-codes"
+        adopt_tammes(own_idx, refine_all("tammes", loaded, sub, stage, fast) if refined else loaded,
+                     ["from --tammes-codes"] * len(own_idx))
 
     def cross_seed(idx: list) -> None:
         """Refine each side of the cells ``idx`` from the other side's best code, Tammes first; keep improvements."""
         sub = [cells[i] for i in idx]
-        tam_x = refine_all("tammes", [{"W": soft[i]["W"]} for i in idx], sub, stage, fast)
-        for i, t in zip(idx, tam_x):
-            if max_cos(t["W"]) < max_cos(tam[i]["W"]) - 1e-13:
-                tam[i], tam_src[i] = t, "from softmax"
-        soft_x = refine_all("softmax-code", [{"W": tam[i]["W"], "H": tam[i]["W"]} for i in idx], sub, stage, fast)
-        for i, p, f in zip(idx, soft_x, exact_figures(sub, [p["W"] for p in soft_x])):
-            if f["rho"] > f_soft[i]["rho"] + 1e-13:
-                soft[i], f_soft[i], soft_src[i] = p, f, "from tammes"
+        adopt_tammes(idx, refine_all("tammes", [{"W": soft[i]["W"]} for i in idx], sub, stage, fast),
+                     ["from softmax"] * len(idx))
+        adopt_softmax(idx, refine_all("softmax-code", [{"W": tam[i]["W"], "H": tam[i]["W"]} for i in idx], sub, stage,
+                                      fast), ["from tammes"] * len(idx))
 
     if a.cross_seed:
         # each side also refines the other side's best code (this run's own solves, never a table), Tammes first:
@@ -408,18 +422,11 @@ def main(argv=None) -> int:
     if refined:
         # both optima are non-increasing in K: a cell below a larger K's value starts again from that code
         stage("cells below a larger K of the same d")
-        tam_v = [1.0 - max_cos(t["W"]) for t in tam]
         repaired = set()
-        for i, (p, K2) in repair_monotone("tammes", tam, tam_v, cells, 1e-9, stage, fast).items():
-            if 1.0 - max_cos(p["W"]) > tam_v[i] + 1e-13:
-                tam[i], tam_src[i] = p, f"from K={K2}"
-                repaired.add(i)
-        fixed = repair_monotone("softmax-code", soft, [f["rho"] for f in f_soft], cells, 1e-9, stage, fast)
-        figs = exact_figures([cells[i] for i in fixed], [p["W"] for p, _ in fixed.values()])  # one call per bucket
-        for (i, (p, K2)), f in zip(fixed.items(), figs):
-            if f["rho"] > f_soft[i]["rho"] + 1e-13:
-                soft[i], f_soft[i], soft_src[i] = p, f, f"from K={K2}"
-                repaired.add(i)
+        for problem, pts, values, adopt in (("tammes", tam, [1.0 - max_cos(t["W"]) for t in tam], adopt_tammes),
+                                            ("softmax-code", soft, [f["rho"] for f in f_soft], adopt_softmax)):
+            fixed = repair_monotone(problem, pts, values, cells, 1e-9, stage, fast)
+            repaired |= adopt(list(fixed), [p for p, _ in fixed.values()], [f"from K={K2}" for _, K2 in fixed.values()])
         if a.cross_seed and repaired:  # so that the gap of a repaired cell compares the two sides' best again
             stage(f"cross-seeding the {len(repaired)} repaired cell(s)")
             cross_seed(sorted(repaired))
