@@ -138,16 +138,19 @@ def unit(W):
     return W / np.linalg.norm(W, axis=-1, keepdims=True)
 
 
-def refine_all(problem: str, pts: list, cells: list, stage=None, fast: bool = False) -> list:
-    """Float64 refinement of each best point (gnc_jax.solvers.refine), one padded batch per bucket;
-    ``fast``: L-BFGS inner solves only (refine.FAST_KW, no Newton polish)."""
+def refine_all(problem: str, pts: list, cells: list, stage=None, fast: bool = False,
+               chunk: int | None = None) -> list:
+    """Float64 refinement of each best point (gnc_jax.solvers.refine), one padded program per bucket, run on
+    ``chunk`` cells at a time (None: the whole bucket at once); ``fast``: L-BFGS inner solves only
+    (refine.FAST_KW, no Newton polish)."""
     from gnc_jax.solvers import refine as R
 
-    kw = R.FAST_KW if fast else {}
+    kw = dict(R.FAST_KW if fast else {}, chunk_size=chunk)
     out = [None] * len(cells)
     for (C_pad, d_pad), idx in buckets_of(cells).items():
         if stage:
-            stage(f"  refine {problem}: bucket (C {C_pad}, d {d_pad}), {len(idx)} cells")
+            stage(f"  refine {problem}: bucket (C {C_pad}, d {d_pad}), {len(idx)} cells"
+                  f"{f' in chunks of {chunk}' if chunk and chunk < len(idx) else ''}")
         sub = [cells[i] for i in idx]
         W, cm = padded(sub, [pts[i]["W"] for i in idx], C_pad, d_pad)
         point = {"W": W}
@@ -178,7 +181,8 @@ def drop_points(W: np.ndarray, H: np.ndarray | None, count: int) -> tuple:
     return W[keep], None if H is None else H[keep]
 
 
-def repair_monotone(problem: str, pts: list, values: list, cells: list, tol: float, stage=None, fast=False) -> dict:
+def repair_monotone(problem: str, pts: list, values: list, cells: list, tol: float, stage=None, fast=False,
+                    chunk: int | None = None) -> dict:
     """Refine each cell whose value lies more than ``tol`` below that of a larger K of the same d in this run from
     that larger code with the surplus points dropped (dropping keeps the minimal angle and the margin, so the
     result reaches at least that value). Returns {cell index: (refined point, larger K)}."""
@@ -197,7 +201,7 @@ def repair_monotone(problem: str, pts: list, values: list, cells: list, tol: flo
         W, H = drop_points(pts[j]["W"], pts[j].get("H"), cells[j][1] - cells[i][1])
         starts.append({"W": W} if H is None else {"W": W, "H": H})
     sub = [cells[i] for i in todo]
-    out = refine_all(problem, starts, sub, None, fast)
+    out = refine_all(problem, starts, sub, None, fast, chunk)
     return {i: (p, cells[j][1]) for (i, j), p in zip(todo.items(), out)}
 
 
@@ -331,6 +335,10 @@ def main(argv=None) -> int:
     ap.add_argument("--refine", choices=("full", "fast"), default="full",
                     help="full: Newton-polished to the roundoff floor (default); fast: L-BFGS inner solves only, "
                          "figures to ~1e-9, several times faster at large K")
+    ap.add_argument("--refine-chunk", type=int, default=None,
+                    help="refine at most this many cells of a bucket at once (0: the whole bucket). Default: 1 on a "
+                         "CPU (one cell at a time: 2.2x faster than a bucket of 16 at K ~ 100 on 2 cores, "
+                         "refine_chunking.py), the whole bucket on other devices (not measured there)")
     ap.add_argument("--no-cross-seed", dest="cross_seed", action="store_false",
                     help="do not refine each side from the other side's best code")
     ap.add_argument("--tol", type=float, default=1e-6, help="flag |gap| above this")
@@ -342,6 +350,9 @@ def main(argv=None) -> int:
     if a.merge is not None:
         return merge_main([f for f in a.merge.split(",") if f], a, argv)
     cells = cells_of(a.dmin, a.dmax, a.kmax, a.with_simplex) if a.cells is None else parse_cells(a.cells)
+    if a.refine_chunk is not None and a.refine_chunk < 0:
+        ap.error("--refine-chunk must be >= 0 (0: no chunking)")
+    chunk = (a.refine_chunk if a.refine_chunk is not None else int(jax.default_backend() == "cpu")) or None
     own = {}
     if a.tammes_codes:
         from tammes_records import own_codes  # benchmarks/tammes_records.py: its reader of its own outputs
@@ -369,7 +380,7 @@ def main(argv=None) -> int:
     f_soft = exact_figures(cells, [p["W"] for p in soft])  # kept beside `soft` as it changes
     if refined:
         stage("float64 refinement of the best restarts")
-        soft_r, tam_r = (refine_all(p, x, cells, stage, fast) for p, x in (("softmax-code", soft), ("tammes", tam)))
+        soft_r, tam_r = (refine_all(p, x, cells, stage, fast, chunk) for p, x in (("softmax-code", soft), ("tammes", tam)))
         # keep the better of raw and refined (refine already returns the better; this guards the unpadding)
         f_sr = exact_figures(cells, [p["W"] for p in soft_r])
         keep = [fr["rho"] >= fs["rho"] for fr, fs in zip(f_sr, f_soft)]
@@ -401,16 +412,16 @@ def main(argv=None) -> int:
         stage(f"Tammes codes of {len(own_idx)} cells from --tammes-codes")
         sub = [cells[i] for i in own_idx]
         loaded = [{"W": own[c][1]} for c in sub]
-        adopt_tammes(own_idx, refine_all("tammes", loaded, sub, stage, fast) if refined else loaded,
+        adopt_tammes(own_idx, refine_all("tammes", loaded, sub, stage, fast, chunk) if refined else loaded,
                      ["from --tammes-codes"] * len(own_idx))
 
     def cross_seed(idx: list) -> None:
         """Refine each side of the cells ``idx`` from the other side's best code, Tammes first; keep improvements."""
         sub = [cells[i] for i in idx]
-        adopt_tammes(idx, refine_all("tammes", [{"W": soft[i]["W"]} for i in idx], sub, stage, fast),
+        adopt_tammes(idx, refine_all("tammes", [{"W": soft[i]["W"]} for i in idx], sub, stage, fast, chunk),
                      ["from softmax"] * len(idx))
         adopt_softmax(idx, refine_all("softmax-code", [{"W": tam[i]["W"], "H": tam[i]["W"]} for i in idx], sub, stage,
-                                      fast), ["from tammes"] * len(idx))
+                                      fast, chunk), ["from tammes"] * len(idx))
 
     if a.cross_seed:
         # each side also refines the other side's best code (this run's own solves, never a table), Tammes first:
@@ -425,7 +436,7 @@ def main(argv=None) -> int:
         repaired = set()
         for problem, pts, values, adopt in (("tammes", tam, [1.0 - max_cos(t["W"]) for t in tam], adopt_tammes),
                                             ("softmax-code", soft, [f["rho"] for f in f_soft], adopt_softmax)):
-            fixed = repair_monotone(problem, pts, values, cells, 1e-9, stage, fast)
+            fixed = repair_monotone(problem, pts, values, cells, 1e-9, stage, fast, chunk)
             repaired |= adopt(list(fixed), [p for p, _ in fixed.values()], [f"from K={K2}" for _, K2 in fixed.values()])
         if a.cross_seed and repaired:  # so that the gap of a repaired cell compares the two sides' best again
             stage(f"cross-seeding the {len(repaired)} repaired cell(s)")
@@ -461,7 +472,8 @@ def main(argv=None) -> int:
           f"(batched solves {t_solve:.1f} s, compile included)")
     print(add_checks(rows, a.tol))
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
-                max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None, cross_seed=a.cross_seed,
+                max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None,
+                refine_chunk=chunk, cross_seed=a.cross_seed,
                 tammes_search=a.tammes_search, tammes_codes=a.tammes_codes, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))

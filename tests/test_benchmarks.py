@@ -108,3 +108,20 @@ print("ok")
 """
     p = subprocess.run([sys.executable, "-c", script], cwd=BENCH, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0 and "ok" in p.stdout, p.stderr[-2000:]
+
+
+def test_refine_chunking_times_each_chunk_size_on_the_same_starts(tmp_path):
+    """Same starts refined whole and in chunks of 2 (the last padded): the same margins, the closed forms of d = 2."""
+    from gnc_jax.theory import regime
+
+    out = tmp_path / "rc"
+    p = run_script("refine_chunking.py", "--cells", "2:4-6", "--chunks", "0,2", "--restarts", "2", "--max-steps", "200",
+                   "--out", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    data = json.load(open(str(out) + ".json"))
+    assert [r["chunk"] for r in data["rows"]] == [0, 2] and data["meta"]["cells"] == [[2, 4], [2, 5], [2, 6]]
+    for r in data["rows"]:
+        assert r["max_abs_diff"] <= 1e-12 and r["seconds"] > 0
+        assert r["values"] == pytest.approx([regime(K, 2).rho_star for K in (4, 5, 6)], abs=1e-9)
+    bad = run_script("refine_chunking.py", "--chunks", "8,-1")
+    assert bad.returncode != 0 and "--chunks" in bad.stderr

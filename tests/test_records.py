@@ -48,6 +48,40 @@ def test_refine_tammes_under_vmap_with_masks_keeps_padding_zero_and_never_worsen
     np.testing.assert_allclose(np.asarray(res.min_angle_deg), [90.0, 90.0, 74.8584922], atol=1e-6)
 
 
+def test_refinement_in_chunks_matches_the_unchunked_one_with_one_compiled_shape(monkeypatch):
+    """chunk_size splits the batch (last chunk padded with copies, every chunk one shape): the same results."""
+    from gnc_jax.solvers import refine as R
+
+    rng = np.random.default_rng(5)
+    counts = (5, 7, 8, 6, 8)
+    W = np.zeros((5, 8, 3))
+    for b, n in enumerate(counts):
+        W[b, :n] = rng.standard_normal((n, 3))
+    mask = (np.arange(8)[None] < np.asarray(counts)[:, None]).astype(float)
+    H = np.asarray(R.default_features(W / np.maximum(np.linalg.norm(W, axis=-1, keepdims=True), 1e-300), mask))
+    shapes = []
+    for name in ("_tammes_batch", "_softmax_batch"):
+        orig = getattr(R, name)
+        monkeypatch.setattr(R, name, lambda *a, _f=orig: shapes.append(a[0].shape) or _f(*a))
+    for problem, point, kw in (("tammes", {"W": W}, {}), ("softmax-code", {"W": W, "H": H}, FAST_KW)):
+        whole = R.refine_problem(problem, point, mask, **kw)
+        shapes.clear()
+        parts = R.refine_problem(problem, point, mask, chunk_size=2, **kw)
+        assert shapes == [(2, 8, 3)] * 3
+        assert np.asarray(parts.W).shape == (5, 8, 3)
+        np.testing.assert_array_equal(np.asarray(parts.status), np.asarray(whole.status))
+        np.testing.assert_allclose(np.asarray(parts.value), np.asarray(whole.value), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(np.asarray(parts.W), np.asarray(whole.W), rtol=0, atol=1e-6)
+        if kw:  # here the L-BFGS-only refinement is bitwise the same; the Newton polish rounds differently
+            for a, b in zip(whole, parts):
+                if a is not None:
+                    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_allclose(np.asarray(whole.min_angle_deg)[[0, 2]], [90.0, 74.8584922], atol=1e-6)
+    for bad in (0, -1, 2.0, True):
+        with pytest.raises(ValueError, match="^chunk_size"):
+            R.refine_tammes(W, mask, chunk_size=bad)
+
+
 def test_refine_of_an_optimum_is_not_worse_than_its_input():
     x = icosahedron() @ random_rotation(3, 2)
     res = refine_tammes(_pad(x, 16)[None], (np.arange(16) < 12)[None])

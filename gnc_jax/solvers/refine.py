@@ -531,6 +531,31 @@ def _unbatch(res: RefineResult, batch) -> RefineResult:
     return jax.tree_util.tree_map(lambda a: a.reshape(batch + a.shape[1:]), res)
 
 
+def _check_chunk_size(chunk_size) -> int | None:
+    if chunk_size is None:
+        return None
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
+    return int(chunk_size)
+
+
+def _in_chunks(batch_fn, arrays: tuple, chunk_size: int | None, opts) -> RefineResult:
+    """``batch_fn(*arrays, opts)`` over the leading axis in chunks of ``chunk_size`` problems, one after the other.
+
+    A vmapped while_loop runs until its slowest problem stops, so a large batch pays the slowest problem's
+    iterations on every lane (and the dense Newton polish's (n, n) matrices on all of them at once). The last
+    chunk is padded with copies of the batch's last problem, so every chunk has one shape and compiles once;
+    the copies are dropped from the result.
+    """
+    nb = arrays[0].shape[0]
+    if chunk_size is None or nb <= chunk_size:
+        return batch_fn(*arrays, opts)
+    pad = -nb % chunk_size
+    full = tuple(jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad else a for a in arrays)
+    parts = [batch_fn(*(a[s:s + chunk_size] for a in full), opts) for s in range(0, nb + pad, chunk_size)]
+    return jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs)[:nb], *parts)
+
+
 def refine_tammes(
     W,
     class_mask=None,
@@ -542,18 +567,25 @@ def refine_tammes(
     memory: int = 20,
     patience: int = 6,
     rho_growth: float = 4.0,
+    chunk_size: int | None = None,
     **kwargs,
 ) -> RefineResult:
     """Refine Tammes codes W (..., N, d) to an exact local minimum of max_{i<j} <w_i, w_j>.
 
     Runs in float64 (inputs are cast and rows normalized; padded rows, ``class_mask == 0``, are
     exactly zero). ``tol`` is in cosine units. ``rho0`` defaults to 10·max(N, 10). Returns the better
-    of the input and the refined code, by the exact max cosine.
+    of the input and the refined code, by the exact max cosine. ``chunk_size``: refine at most this
+    many problems at once (the batch in chunks, one compiled shape; None: all at once). Large batches
+    of slow problems run faster in chunks, as each vmapped loop waits for its slowest problem. The
+    problems are independent, but another batch shape can round differently, and a nonconvex solve
+    can carry a last-bit difference to a slightly different end point (measured in
+    benchmarks/RESULTS.md, "refine_chunking.py": up to 6e-7 in margin at K ~ 100).
     """
+    chunk_size = _check_chunk_size(chunk_size)
     with jax.enable_x64(True):
         Wb, cm, batch = _prepare(W, class_mask)
         opts = _opts(Wb.shape[-2], max_outer, tol, rho0, inner_steps, memory, patience, rho_growth, **kwargs)
-        return _unbatch(_tammes_batch(Wb, cm, opts), batch)
+        return _unbatch(_in_chunks(_tammes_batch, (Wb, cm), chunk_size, opts), batch)
 
 
 def default_features(W, class_mask=None):
@@ -584,14 +616,17 @@ def refine_softmax_code(
     memory: int = 20,
     patience: int = 6,
     rho_growth: float = 4.0,
+    chunk_size: int | None = None,
     **kwargs,
 ) -> RefineResult:
     """Refine a softmax code (W, H) in OB(d, K) x OB(d, K) to an exact local max of the margin
     min_{k, j != k} <w_k - w_j, h_k> (= -min L_HM, SPEC §2).
 
     ``H`` defaults to ``default_features(W)``. Float64, masks as in ``refine_tammes``; returns the
-    better of the input pair and the refined pair, by the exact margin.
+    better of the input pair and the refined pair, by the exact margin; ``chunk_size`` as in
+    ``refine_tammes``.
     """
+    chunk_size = _check_chunk_size(chunk_size)
     with jax.enable_x64(True):
         Wb, cm, batch = _prepare(W, class_mask)
         if H is None:
@@ -601,7 +636,7 @@ def refine_softmax_code(
             if hbatch != batch or Hb.shape != Wb.shape:
                 raise ValueError(f"H must have the shape of W {tuple(batch) + Wb.shape[1:]}")
         opts = _opts(Wb.shape[-2], max_outer, tol, rho0, inner_steps, memory, patience, rho_growth, **kwargs)
-        return _unbatch(_softmax_batch(Wb, Hb, cm, opts), batch)
+        return _unbatch(_in_chunks(_softmax_batch, (Wb, Hb, cm), chunk_size, opts), batch)
 
 
 def refine_problem(problem: str, point: dict, class_mask=None, **kwargs) -> RefineResult:
