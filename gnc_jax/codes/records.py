@@ -60,8 +60,8 @@ RELOCATE_MOVES = ((0.1, 0.0, 1.0, 1), (0.3, 1e-3, 0.25, 1), (0.1, 1e-3, 1.0, 2),
 # misses of N = 110..127 at seed 0 they matched 115, 116 and 120, went beyond the bundled record at 111, and left
 # 119 1.2e-3 deg below the default's code; on the misses of 71..109 they matched 80, 94 and 109 (73, 85, 91, 99,
 # 101, 102 unchanged), and went beyond the record at 125 (127 unchanged); at seed 1 with neighbour seeds
-# (`start_codes`) they went beyond the record at 119 and matched 73 (benchmarks/RESULTS.md); not yet run over
-# the whole table.
+# (`start_codes`) they went beyond the record at 119 and matched 73 and 91 (benchmarks/RESULTS.md); on N = 4..40
+# they matched every row but cost ~55 % more per round and saved no rounds; not yet run over the whole table.
 HOP_STAGES = 3
 POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
 # First continuation temperatures of the fresh restarts, cycled over restart indices. From 0.03 the
