@@ -110,6 +110,76 @@ print("ok")
     assert p.returncode == 0 and "ok" in p.stdout, p.stderr[-2000:]
 
 
+def test_softmax_vs_tammes_repairs_in_rounds_until_no_cell_lies_below_a_larger_K():
+    # Tammes side of d = 2: K = 6 the hexagon (60 deg), K = 5 poor (below it), K = 4 at 65 deg (above both). Round 1
+    # lifts K = 5 from the hexagon minus a point to the pentagon (72 deg), which leaves K = 4 below it; round 2 lifts
+    # K = 4 from the pentagon minus a point to the square (90 deg). The softmax side holds the closed forms already.
+    script = """
+import math, numpy as np, softmax_vs_tammes as s
+def polygon(K):
+    return np.array([[math.cos(t), math.sin(t)] for t in np.arange(K) * 2 * math.pi / K])
+t65 = math.radians(65)
+at65 = np.array([[1.0, 0.0], [math.cos(t65), math.sin(t65)], [-1.0, 0.0], [0.0, -1.0]])
+poor = np.array([[1.0, 0.0], [0.9, 0.43], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+cells = [(2, 4), (2, 5), (2, 6)]
+soft = [{"W": polygon(K), "H": polygon(K)} for _, K in cells]
+t = s.Table(cells, soft, s.exact_figures(cells, [p["W"] for p in soft]), [{"W": at65}, {"W": poor}, {"W": polygon(6)}],
+            fast=False, chunk=None)
+lifted = t.repair(cross_seed=False)
+assert lifted == {0, 1} and t.tam_src == ["from K=5", "from K=6", "own"], (lifted, t.tam_src)
+angles = [math.degrees(math.acos(s.max_cos(p["W"]))) for p in t.tam]
+assert all(abs(a - b) < 1e-6 for a, b in zip(angles, (90.0, 72.0, 60.0))), angles
+assert t.soft_src == ["own"] * 3
+print("ok")
+"""
+    p = subprocess.run([sys.executable, "-c", script], cwd=BENCH, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0 and "ok" in p.stdout, p.stderr[-2000:]
+
+
+def test_softmax_vs_tammes_recheck_gives_a_flagged_cell_the_full_refinement_from_both_codes():
+    # (3, 6) holds a good softmax code (a perturbed cross-polytope) beside a poor Tammes code (a sixth point 17 deg
+    # from the first), so the cell is flagged; the recheck lifts the Tammes side to 90 deg, the softmax side to the
+    # closed form rho*, and clears the gap, while the unflagged pentagon cell (2, 5) is left alone
+    script = """
+import math, numpy as np, softmax_vs_tammes as s
+from gnc_jax.theory import regime
+rng = np.random.default_rng(0)
+octa = np.vstack([np.eye(3), -np.eye(3)])
+near = s.unit(octa + 0.02 * rng.standard_normal(octa.shape))
+poor = s.unit(np.vstack([octa[:5], octa[0] + 0.3 * octa[1]]))
+pent = np.array([[math.cos(t), math.sin(t)] for t in np.arange(5) * 2 * math.pi / 5])
+cells = [(3, 6), (2, 5)]
+soft = [{"W": near, "H": near}, {"W": pent, "H": pent}]
+tam = [{"W": poor}, {"W": pent}]
+t = s.Table(cells, soft, s.exact_figures(cells, [p["W"] for p in soft]), tam, fast=True, chunk=1)
+assert t.gap(0) > 0.1 and abs(t.gap(1)) < 1e-12, (t.gap(0), t.gap(1))
+t.recheck([0])
+assert abs(t.gap(0)) < 1e-9, t.gap(0)
+assert abs(math.degrees(math.acos(s.max_cos(t.tam[0]["W"]))) - 90.0) < 1e-6
+assert abs(t.f_soft[0]["rho"] - regime(6, 3).rho_star) < 1e-9, (t.f_soft[0], regime(6, 3).rho_star)
+assert t.tam_src[0].startswith("recheck") and t.soft_src[0].startswith("recheck"), (t.tam_src, t.soft_src)
+assert t.tam_src[1] == t.soft_src[1] == "own" and t.tam[1]["W"] is pent
+print("ok")
+"""
+    p = subprocess.run([sys.executable, "-c", script], cwd=BENCH, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0 and "ok" in p.stdout, p.stderr[-2000:]
+
+
+def test_softmax_vs_tammes_fast_run_rechecks_the_cells_asked_for(tmp_path):
+    out = tmp_path / "svt"
+    p = run_script("softmax_vs_tammes.py", "--cells", "3:5-6", "--restarts", "2", "--max-steps", "200",
+                   "--refine", "fast", "--recheck", "all", "--out", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "recheck: full refinement of 2 cell(s)" in p.stderr
+    data = json.load(open(str(out) + ".json"))
+    assert data["meta"]["recheck"] == "all" and data["meta"]["rechecked"] == 2
+    for r in data["rows"]:
+        assert r["rechecked"] is True and abs(r["gap"]) <= 1e-9 and r["flag"] == ""
+        assert r["rho_soft"] == pytest.approx(r["rho_star"], abs=1e-9), r
+    bad = run_script("softmax_vs_tammes.py", "--cells", "3:5", "--recheck", "some", "--out", str(out))
+    assert bad.returncode != 0 and "--recheck" in bad.stderr
+
+
 def test_refine_chunking_times_each_chunk_size_on_the_same_starts(tmp_path):
     """Same starts refined whole and in chunks of 2 (the last padded): the same margins, the closed forms of d = 2."""
     from gnc_jax.theory import regime
