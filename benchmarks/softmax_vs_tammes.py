@@ -27,8 +27,8 @@ finds from random starts, read by its reader, which refuses rows it did not writ
 before the cross-seeding, so a d = 3 row can take the record search's codes without searching again.
 With --refine fast, the cells still flagged after all that get the full (Newton-polished) refinement, both sides
 from both codes (--recheck flagged, the default; all: every cell; none: skip), since an L-BFGS-only refinement can
-stop ~1e-6 short of a max-min optimum; the column rechecked says which cells had it. Cells with |gap| > --tol are
-flagged.  Writes CSV, JSON and a PNG next to --out (a path prefix).
+stop ~1e-6 short of a max-min optimum; the columns rechecked and gap_before_recheck say which cells had it and
+from where. Cells with |gap| > --tol are flagged. Writes CSV, JSON and a PNG next to --out (a path prefix).
 
     python benchmarks/softmax_vs_tammes.py [--dmin 3 --dmax 5 --kmax 10 --restarts 8 --out benchmarks/softmax_vs_tammes]
 
@@ -491,14 +491,15 @@ def main(argv=None) -> int:
         # both optima are non-increasing in K: a cell below a larger K's value starts again from that code
         stage("cells below a larger K of the same d")
         table.repair(a.cross_seed)
-    rechecked = set()
+    rechecked = {}  # cell index: its gap before the recheck
     if refined and fast and a.cross_seed and a.recheck != "none":
         # a fast (L-BFGS only) refinement can stop ~1e-6 short of the max-min optimum and leave a false flag;
         # the flagged cells (or all, --recheck all) get the full refinement, both sides from both codes
-        rechecked = {i for i in range(len(cells)) if a.recheck == "all" or abs(table.gap(i)) > a.tol}
+        rechecked = {i: table.gap(i) for i in range(len(cells)) if a.recheck == "all" or abs(table.gap(i)) > a.tol}
         if rechecked:
             stage(f"recheck: full refinement of {len(rechecked)} cell(s)"
-                  f"{'' if a.recheck == 'all' else f' with |gap| > {a.tol:g}'}")
+                  f"{'' if a.recheck == 'all' else f' with |gap| > {a.tol:g}'}: "
+                  + ", ".join(f"{cells[i][0]}:{cells[i][1]} (gap {g:+.2e})" for i, g in rechecked.items()))
             table.recheck(sorted(rechecked))
     soft_src, tam_src = table.soft_src, table.tam_src
     stage("exact figures")
@@ -515,7 +516,7 @@ def main(argv=None) -> int:
                          rho_tammes=rho_tam, tammes_self_dual=rho_tam - lb,
                          tammes_angle_deg=math.degrees(math.acos(max(-1.0, min(1.0, 1.0 - lb)))), gap=gap,
                          self_dual=rho_soft - (1.0 - max_cos(s["W"])), softmax_source=s_src, tammes_source=t_src,
-                         rechecked=i in rechecked, flag=flag_of(gap, a.tol)))
+                         rechecked=i in rechecked, gap_before_recheck=rechecked.get(i), flag=flag_of(gap, a.tol)))
     print(f"{'d':>2} {'K':>3} {'regime':>14} {'rho*':>10} {'rho_soft':>12} {'dT^2/2':>12} {'gap':>10} "
           f"{'self_dual':>10} flag")
     for r in rows:

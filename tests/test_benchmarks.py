@@ -170,11 +170,12 @@ def test_softmax_vs_tammes_fast_run_rechecks_the_cells_asked_for(tmp_path):
     p = run_script("softmax_vs_tammes.py", "--cells", "3:5-6", "--restarts", "2", "--max-steps", "200",
                    "--refine", "fast", "--recheck", "all", "--out", str(out))
     assert p.returncode == 0, p.stderr[-2000:]
-    assert "recheck: full refinement of 2 cell(s)" in p.stderr
+    assert "recheck: full refinement of 2 cell(s): 3:5 (gap " in p.stderr
     data = json.load(open(str(out) + ".json"))
     assert data["meta"]["recheck"] == "all" and data["meta"]["rechecked"] == 2
     for r in data["rows"]:
         assert r["rechecked"] is True and abs(r["gap"]) <= 1e-9 and r["flag"] == ""
+        assert abs(r["gap_before_recheck"]) <= 1e-6  # nothing to clear here: the recheck only confirms
         assert r["rho_soft"] == pytest.approx(r["rho_star"], abs=1e-9), r
     bad = run_script("softmax_vs_tammes.py", "--cells", "3:5", "--recheck", "some", "--out", str(out))
     assert bad.returncode != 0 and "--recheck" in bad.stderr
