@@ -28,7 +28,7 @@ before the cross-seeding, so a d = 3 row can take the record search's codes with
 With --refine fast, the cells still flagged after all that get the full (Newton-polished) refinement, both sides
 from both codes (--recheck flagged, the default; all: every cell; none: skip), since an L-BFGS-only refinement can
 stop ~1e-6 short of a max-min optimum; the columns rechecked and gap_before_recheck say which cells had it and
-from where. Cells with |gap| > --tol are flagged. Writes CSV, JSON and a PNG next to --out (a path prefix).
+their gap before it. Cells with |gap| > --tol are flagged. Writes CSV, JSON and a PNG next to --out (a path prefix).
 
     python benchmarks/softmax_vs_tammes.py [--dmin 3 --dmax 5 --kmax 10 --restarts 8 --out benchmarks/softmax_vs_tammes]
 
@@ -211,7 +211,8 @@ def repair_monotone(problem: str, pts: list, values: list, cells: list, tol: flo
 
 class Table:
     """Each cell's best softmax code (with its exact figures) and best Tammes code so far, where each came from, and
-    the refinements that improve them in place: cross-seeding and the full-refinement recheck."""
+    the refinements that improve them in place: cross-seeding, the below-a-larger-K repair and the full-refinement
+    recheck."""
 
     def __init__(self, cells: list, soft: list, f_soft: list, tam: list, fast: bool, chunk: int | None, stage=None):
         self.cells, self.soft, self.f_soft, self.tam = cells, soft, f_soft, tam
@@ -270,6 +271,9 @@ class Table:
                     self.stage(f"cross-seeding the {len(new)} repaired cell(s)")
                 self.cross_seed(sorted(new))
             lifted |= new
+        else:
+            if self.stage:
+                self.stage(f"  repair stopped after {max_rounds} rounds with cells still lifted in the last one")
         return lifted
 
     def recheck(self, idx: list) -> None:
@@ -534,7 +538,7 @@ def main(argv=None) -> int:
     print(add_checks(rows, a.tol))
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
                 max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None,
-                refine_chunk=chunk, cross_seed=a.cross_seed, recheck=a.recheck if fast else None,
+                refine_chunk=chunk, cross_seed=a.cross_seed, recheck=a.recheck if refined and fast and a.cross_seed else None,
                 rechecked=len(rechecked),
                 tammes_search=a.tammes_search, tammes_codes=a.tammes_codes, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
