@@ -242,15 +242,25 @@ class Table:
                 taken.add(i)
         return taken
 
-    def _refine(self, problem: str, starts: list, idx: list, fast: bool) -> list:
-        return refine_all(problem, starts, [self.cells[i] for i in idx], self.stage, fast, self.chunk)
+    def _tammes_from(self, idx: list, side: str, fast: bool, label: str) -> set:
+        """Refine the Tammes codes of cells ``idx`` from ``side``'s ("tammes" or "softmax") best W; keep
+        improvements."""
+        codes = self.tam if side == "tammes" else self.soft
+        starts = [{"W": codes[i]["W"]} for i in idx]
+        cands = refine_all("tammes", starts, [self.cells[i] for i in idx], self.stage, fast, self.chunk)
+        return self.adopt_tammes(idx, cands, [label] * len(idx))
+
+    def _softmax_from(self, idx: list, side: str, fast: bool, label: str) -> set:
+        """Refine the softmax codes of cells ``idx`` from ``side``'s best code (a Tammes code W starts with H = W);
+        keep improvements."""
+        starts = [self.soft[i] if side == "softmax" else {"W": self.tam[i]["W"], "H": self.tam[i]["W"]} for i in idx]
+        cands = refine_all("softmax-code", starts, [self.cells[i] for i in idx], self.stage, fast, self.chunk)
+        return self.adopt_softmax(idx, cands, [label] * len(idx))
 
     def cross_seed(self, idx: list) -> None:
         """Refine each side of the cells ``idx`` from the other side's best code, Tammes first; keep improvements."""
-        self.adopt_tammes(idx, self._refine("tammes", [{"W": self.soft[i]["W"]} for i in idx], idx, self.fast),
-                          ["from softmax"] * len(idx))
-        self.adopt_softmax(idx, self._refine("softmax-code", [{"W": self.tam[i]["W"], "H": self.tam[i]["W"]}
-                                                              for i in idx], idx, self.fast), ["from tammes"] * len(idx))
+        self._tammes_from(idx, "softmax", self.fast, "from softmax")
+        self._softmax_from(idx, "tammes", self.fast, "from tammes")
 
     def repair(self, cross_seed: bool, max_rounds: int = 10) -> set:
         """Refine every cell more than 1e-9 below a larger K's value (either side) from that code minus points
@@ -279,15 +289,10 @@ class Table:
     def recheck(self, idx: list) -> None:
         """Full (Newton-polished) refinement of both sides of the cells ``idx``, each from its own best code and from
         the other side's, Tammes first; keep improvements (labels "recheck", "recheck from softmax/tammes")."""
-        n = len(idx)
-        self.adopt_tammes(idx, self._refine("tammes", [{"W": self.tam[i]["W"]} for i in idx], idx, False),
-                          ["recheck"] * n)
-        self.adopt_tammes(idx, self._refine("tammes", [{"W": self.soft[i]["W"]} for i in idx], idx, False),
-                          ["recheck from softmax"] * n)
-        self.adopt_softmax(idx, self._refine("softmax-code", [self.soft[i] for i in idx], idx, False),
-                           ["recheck"] * n)
-        self.adopt_softmax(idx, self._refine("softmax-code", [{"W": self.tam[i]["W"], "H": self.tam[i]["W"]}
-                                                              for i in idx], idx, False), ["recheck from tammes"] * n)
+        self._tammes_from(idx, "tammes", False, "recheck")
+        self._tammes_from(idx, "softmax", False, "recheck from softmax")
+        self._softmax_from(idx, "softmax", False, "recheck")
+        self._softmax_from(idx, "tammes", False, "recheck from tammes")
 
 
 def flag_of(gap: float, tol: float) -> str:
@@ -499,7 +504,8 @@ def main(argv=None) -> int:
     if refined and fast and a.cross_seed and a.recheck != "none":
         # a fast (L-BFGS only) refinement can stop ~1e-6 short of the max-min optimum and leave a false flag;
         # the flagged cells (or all, --recheck all) get the full refinement, both sides from both codes
-        rechecked = {i: table.gap(i) for i in range(len(cells)) if a.recheck == "all" or abs(table.gap(i)) > a.tol}
+        gaps = [table.gap(i) for i in range(len(cells))]
+        rechecked = {i: g for i, g in enumerate(gaps) if a.recheck == "all" or abs(g) > a.tol}
         if rechecked:
             stage(f"recheck: full refinement of {len(rechecked)} cell(s)"
                   f"{'' if a.recheck == 'all' else f' with |gap| > {a.tol:g}'}: "
