@@ -16,6 +16,9 @@ For every d in [--dmin, --dmax] and K in [d + 2, --kmax] (K <= d + 1 is the simp
                 compared against, never a start) and record - found
     soft_below_larger_K, tammes_below_larger_K   how far the cell lies below the value of a larger K of the same d (both
                 optima are non-increasing in K, so > 0 means that search fell short)
+    floor_deg, floor_source, tammes_below_floor_deg, soft_below_floor   the largest minimal angle of a known code with
+                at least K points in dimension <= d (gnc_jax.codes.known_floor: table rows, D_d and E7 roots; compared
+                against, never a start), and how far each side lies below it (rho* >= 1 - cos of it; > 0: fell short)
 
 Unless --no-cross-seed, each side is also refined from the other side's best code (this run's own solves, never
 a table), and a cell more than 1e-9 below the value of a larger K of the same d in this run (both optima are
@@ -35,6 +38,12 @@ their gap before it. Cells with |gap| > --tol are flagged. Writes CSV, JSON and 
 --merge A.json,B.json solves nothing: it combines earlier runs' JSON into one table (per cell the largest softmax
 margin and the best Tammes code of any run, each a code that was found, and the gap between them), with the file
 each came from, how far the runs spread, and the (d, K) coverage.
+
+Every run also writes PREFIX.codes.npz: each cell's final softmax code (W, H) and Tammes code W, float64 (K, d).
+--start-codes FILES adds such codes (this script's own finds, read only from files it wrote, never a table) to each
+side's candidates for the cells they cover, so a later run's repair can start from an earlier run's better code;
+--restarts 0 solves nothing and starts every cell from them (a repair and recheck pass over earlier runs). --merge
+also writes the merged table's codes, each side's from the run that won it where that run stored its codes.
 """
 from __future__ import annotations
 
@@ -295,6 +304,54 @@ class Table:
         self._softmax_from(idx, "tammes", False, "recheck from tammes")
 
 
+CODES_WRITER = "benchmarks/softmax_vs_tammes.py"
+
+
+def codes_path(out: str) -> str:
+    """The codes file beside an output prefix or its .json: PREFIX.codes.npz."""
+    return (out[:-5] if out.endswith(".json") else out) + ".codes.npz"
+
+
+def write_codes(path: str, cells: list, soft: list, tam: list) -> None:
+    """Each cell's softmax code (W, H) and Tammes code W, float64 (K, d), to one compressed .npz; a None entry is
+    left out (a merge whose winning run kept no codes)."""
+    arrays = {}
+    for (d, K), s, t in zip(cells, soft, tam):
+        if s is not None:
+            arrays[f"softmax_W_{d}_{K}"], arrays[f"softmax_H_{d}_{K}"] = s["W"], s["H"]
+        if t is not None:
+            arrays[f"tammes_W_{d}_{K}"] = t["W"]
+    meta = dict(writer=CODES_WRITER, cells=[[d, K] for d, K in cells])
+    np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+
+
+def read_codes(path: str, option: str) -> dict:
+    """{(d, K): {"softmax": {"W", "H"} or None, "tammes": {"W"} or None}} from a codes file this script wrote (its own
+    finds, never a table); SystemExit naming ``option`` for a missing file, another writer, or an array that is not a
+    finite (K, d) array."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("writer") != CODES_WRITER:
+                raise ValueError(f"written by {meta.get('writer')!r}, not {CODES_WRITER}")
+            out = {}
+            for d, K in meta["cells"]:
+                e = {}
+                for side, keys in (("softmax", ("W", "H")), ("tammes", ("W",))):
+                    arrs = {k: z.get(f"{side}_{k}_{d}_{K}") for k in keys}
+                    if any(a is None for a in arrs.values()):
+                        e[side] = None
+                        continue
+                    for k, a in arrs.items():
+                        if a.shape != (K, d) or not np.all(np.isfinite(a)):
+                            raise ValueError(f"{side}_{k}_{d}_{K} has shape {a.shape} or non-finite entries")
+                    e[side] = {k: np.asarray(a, np.float64) for k, a in arrs.items()}
+                out[(int(d), int(K))] = e
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise SystemExit(f"{option}: {path} is not a codes file of this script ({err})")
+    return out
+
+
 def flag_of(gap: float, tol: float) -> str:
     return "softmax>tammes" if gap > tol else ("softmax short" if gap < -tol else "")
 
@@ -340,7 +397,7 @@ def add_checks(rows: list, tol: float) -> str:
     """Add to each row the best-known Tammes angle where one is tabulated or proven (gnc_jax.codes.best_known; compared
     against, never used to start) with the gap to it, and how far each side lies below a larger K's value; return a
     summary line."""
-    from gnc_jax.codes import best_known
+    from gnc_jax.codes import best_known, known_floor
 
     soft_low, tam_low = below_larger_K(rows, "rho_soft"), below_larger_K(rows, "tammes_lb")
     for r in rows:
@@ -348,13 +405,21 @@ def add_checks(rows: list, tol: float) -> str:
         r["tammes_record_deg"] = None if rec is None else rec.min_angle_deg
         r["tammes_gap_deg"] = None if rec is None else rec.min_angle_deg - r["tammes_angle_deg"]
         r["soft_below_larger_K"], r["tammes_below_larger_K"] = soft_low[(r["d"], r["K"])], tam_low[(r["d"], r["K"])]
+        # a known code with >= K points in dimension <= d bounds both optima from below (rho* >= delta_T^2/2)
+        floor = known_floor(r["d"], r["K"])
+        r["floor_deg"], r["floor_source"] = floor.angle_deg, floor.source
+        r["tammes_below_floor_deg"] = max(0.0, floor.angle_deg - r["tammes_angle_deg"])
+        r["soft_below_floor"] = max(0.0, 1.0 - math.cos(math.radians(floor.angle_deg)) - r["rho_soft"])
     known = [r for r in rows if r["tammes_gap_deg"] is not None]
     short = [f"{r['d']}:{r['K']}" for r in known if r["tammes_gap_deg"] > 1e-6]
     mono = [f"{r['d']}:{r['K']}" for r in rows if max(r["soft_below_larger_K"], r["tammes_below_larger_K"]) > tol]
+    low = [f"{r['d']}:{r['K']} ({r['tammes_below_floor_deg']:.2g} deg)" for r in rows
+           if r["tammes_below_floor_deg"] > 1e-6 or r["soft_below_floor"] > tol]
     vs_known = (f"{len(known) - len(short)}/{len(known)} within 1e-6 deg"
                 f"{' (short: ' + ', '.join(short) + ')' if short else ''}") if known else "no value known for these cells"
     return (f"Tammes side vs best known: {vs_known}; below a larger K's value (search fell short): "
-            f"{', '.join(mono) if mono else 'none'}")
+            f"{', '.join(mono) if mono else 'none'}; below a known code with at least K points (search fell short): "
+            f"{', '.join(low) if low else 'none'}")
 
 
 def coverage(rows: list) -> str:
@@ -377,7 +442,7 @@ def write_outputs(rows: list, meta: dict, out: str) -> None:
 
 
 def merge_main(files: list, a, argv) -> int:
-    runs, sources = [], []
+    runs, sources, codes = [], [], {}
     for path in files:
         try:
             with open(path) as f:
@@ -386,10 +451,17 @@ def merge_main(files: list, a, argv) -> int:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise SystemExit(f"--merge: {path} is not a JSON output of this script ({e})")
         runs.append((os.path.basename(path), rows))
+        has_codes = os.path.exists(codes_path(path))
+        if has_codes:
+            codes[os.path.basename(path)] = read_codes(codes_path(path), "--merge")
         m = data.get("meta", {})
         sources.append(dict(file=os.path.basename(path), date=m.get("date"), device=m.get("device"),
-                            refine=m.get("refine"), tammes_search=m.get("tammes_search"), cells=len(rows)))
+                            refine=m.get("refine"), tammes_search=m.get("tammes_search"), cells=len(rows),
+                            codes=has_codes))
     rows = merge_rows(runs, a.tol)
+    # the winning run's code of each side, where that run kept its codes (runs before codes were stored did not)
+    kept = [(codes.get(r["softmax_file"], {}).get((r["d"], r["K"]), {}).get("softmax"),
+             codes.get(r["tammes_file"], {}).get((r["d"], r["K"]), {}).get("tammes")) for r in rows]
     print(f"{'d':>2} {'K':>3} {'rho_soft':>12} {'dT^2/2':>12} {'gap':>10} {'self_dual':>10} {'runs':>4} "
           f"{'T spread':>9} flag")
     for r in rows:
@@ -398,9 +470,13 @@ def merge_main(files: list, a, argv) -> int:
     flagged = [r for r in rows if r["flag"]]
     print(f"{len(rows)} cells from {len(files)} runs, {len(flagged)} flagged (|gap| > {a.tol:g}); {coverage(rows)}")
     print(add_checks(rows, a.tol))
-    meta = dict(merged=sources, tol=a.tol, command="python benchmarks/softmax_vs_tammes.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]))
+    n_soft, n_tam = sum(s is not None for s, _ in kept), sum(t is not None for _, t in kept)
+    print(f"codes kept for {n_soft} softmax and {n_tam} Tammes sides (the rest came from runs that stored none)")
+    meta = dict(merged=sources, tol=a.tol, codes=dict(softmax=n_soft, tammes=n_tam),
+                command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else sys.argv[1:]))
     write_outputs(rows, meta, a.out)
+    if n_soft or n_tam:
+        write_codes(codes_path(a.out), [(r["d"], r["K"]) for r in rows], [s for s, _ in kept], [t for _, t in kept])
     return 0
 
 
@@ -418,7 +494,12 @@ def main(argv=None) -> int:
     ap.add_argument("--tammes-codes", default=None,
                     help="comma list of tammes_records.py rows files / JSON outputs: their codes (this toolkit's own "
                          "finds, never a table) join the Tammes side's candidates for the cells they cover")
-    ap.add_argument("--restarts", type=int, default=8)
+    ap.add_argument("--restarts", type=int, default=8,
+                    help="random starts per cell for the batched solves; 0: no solves, every cell starts from "
+                         "--start-codes (a repair and recheck pass over earlier runs' codes)")
+    ap.add_argument("--start-codes", default=None,
+                    help="comma list of earlier runs' .codes.npz files (this script's own finds, never a table): "
+                         "their codes join each side's candidates for the cells they cover, before the cross-seeding")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=1000)
     ap.add_argument("--no-refine", action="store_true")
@@ -447,6 +528,17 @@ def main(argv=None) -> int:
     if a.refine_chunk is not None and a.refine_chunk < 0:
         ap.error("--refine-chunk must be >= 0 (0: no chunking)")
     chunk = (a.refine_chunk if a.refine_chunk is not None else int(jax.default_backend() == "cpu")) or None
+    if a.restarts < 0:
+        ap.error("--restarts must be >= 0 (0: start every cell from --start-codes)")
+    starts = []  # [(label, {(d, K): {"softmax": ..., "tammes": ...}})], one per --start-codes file, read before compiling
+    for path in [f for f in (a.start_codes or "").split(",") if f]:
+        starts.append((f"from {os.path.basename(path)}", read_codes(path, "--start-codes")))
+    if a.restarts == 0:
+        missing = [f"{d}:{K}" for d, K in cells
+                   if not all(any(c.get((d, K), {}).get(side) for _, c in starts) for side in ("softmax", "tammes"))]
+        if missing:
+            ap.error(f"--restarts 0 needs a softmax and a Tammes code from --start-codes for every cell; none for "
+                     f"{', '.join(missing)}")
     own = {}
     if a.tammes_codes:
         from tammes_records import own_codes  # benchmarks/tammes_records.py: its reader of its own outputs
@@ -459,20 +551,26 @@ def main(argv=None) -> int:
     def stage(msg):  # progress on stderr: each stage is one long batched call
         print(f"[{time.perf_counter() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
 
-    stage(f"{len(cells)} cells in {len(buckets_of(cells))} padded-shape buckets: batched softmax-code solves")
-    soft = batched_best("softmax-code", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
-    stage("batched Tammes solves")
-    if a.tammes_search == "records":
-        from gnc_jax.codes.records import search_code
-
-        tam = [{"W": search_code(d, K, seed=a.seed)[0]} for d, K in cells]
+    if a.restarts == 0:  # every cell starts from the first --start-codes file that has it; the others join below
+        stage(f"{len(cells)} cells from --start-codes, no batched solves")
+        first = [next((label, c[cell]) for label, c in starts if c.get(cell, {}).get(side))
+                 for cell in cells for side in ("softmax", "tammes")]
+        soft, tam = [e["softmax"] for _, e in first[0::2]], [e["tammes"] for _, e in first[1::2]]
     else:
-        tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
+        stage(f"{len(cells)} cells in {len(buckets_of(cells))} padded-shape buckets: batched softmax-code solves")
+        soft = batched_best("softmax-code", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
+        stage("batched Tammes solves")
+        if a.tammes_search == "records":
+            from gnc_jax.codes.records import search_code
+
+            tam = [{"W": search_code(d, K, seed=a.seed)[0]} for d, K in cells]
+        else:
+            tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
     t_solve = time.perf_counter() - t0
     refined = not a.no_refine
     fast = a.refine == "fast"
     f_soft = exact_figures(cells, [p["W"] for p in soft])  # kept beside `soft` as it changes
-    if refined:
+    if refined and a.restarts > 0:  # start codes are earlier runs' refined finals
         stage("float64 refinement of the best restarts")
         soft_r, tam_r = (refine_all(p, x, cells, stage, fast, chunk) for p, x in (("softmax-code", soft), ("tammes", tam)))
         # keep the better of raw and refined (refine already returns the better; this guards the unpadding)
@@ -482,6 +580,16 @@ def main(argv=None) -> int:
         f_soft = [fr if k else fs for fr, fs, k in zip(f_sr, f_soft, keep)]
         tam = [r if max_cos(r["W"]) <= max_cos(s["W"]) else s for r, s in zip(tam_r, tam)]
     table = Table(cells, soft, f_soft, tam, fast, chunk, stage)
+    if a.restarts == 0:
+        table.soft_src = [label for label, _ in first[0::2]]
+        table.tam_src = [label for label, _ in first[1::2]]
+    for label, codes in starts:  # earlier runs' codes (this script's own finds) as more candidates, either side
+        for side, adopt in (("tammes", table.adopt_tammes), ("softmax", table.adopt_softmax)):
+            idx = [i for i, c in enumerate(cells) if codes.get(c, {}).get(side)]
+            if idx:
+                taken = adopt(idx, [codes[cells[i]][side] for i in idx], [label] * len(idx))
+                stage(f"--start-codes {label[5:]}: {side} codes of {len(idx)} cell(s), {len(taken)} better than this "
+                      f"run's")
     own_idx = [i for i, c in enumerate(cells) if c in own]
     if own_idx:  # earlier record searches' codes (found from random starts by tammes_records.py) as more candidates
         stage(f"Tammes codes of {len(own_idx)} cells from --tammes-codes")
@@ -489,7 +597,7 @@ def main(argv=None) -> int:
         loaded = [{"W": own[c][1]} for c in sub]
         table.adopt_tammes(own_idx, refine_all("tammes", loaded, sub, stage, fast, chunk) if refined else loaded,
                            ["from --tammes-codes"] * len(own_idx))
-    if a.cross_seed:
+    if a.cross_seed and a.restarts > 0:  # (start codes had theirs in their own run)
         # each side also refines the other side's best code (this run's own solves, never a table), Tammes first:
         # a Tammes code started at the softmax code reaches at least 1 - max cos of it, and a softmax code started
         # at that (final) Tammes code keeps rho >= its margin delta_T^2/2 (refine returns the better of input and
@@ -536,20 +644,24 @@ def main(argv=None) -> int:
               f"{'' if r['softmax_source'] == 'own' else ' (softmax ' + r['softmax_source'] + ')'}"
               f"{'' if r['tammes_source'] == 'own' else ' (tammes ' + r['tammes_source'] + ')'}")
     flagged = [r for r in rows if r["flag"]]
-    crossed = sum(r["softmax_source"] != "own" or r["tammes_source"] != "own" for r in rows)
+    kept_src = {"own"} | {label for label, _ in starts}
+    crossed = sum(r["softmax_source"] not in kept_src or r["tammes_source"] not in kept_src for r in rows)
+    from_files = sum(r["softmax_source"] in kept_src - {"own"} or r["tammes_source"] in kept_src - {"own"}
+                     for r in rows)
     print(f"{len(rows)} cells, {len(flagged)} flagged (|gap| > {a.tol:g}), {crossed} improved by cross-seeding or "
-          f"from a larger K; "
+          f"from a larger K{f', {from_files} with a code from --start-codes' if starts else ''}; "
           f"{seconds:.1f} s "
           f"(batched solves {t_solve:.1f} s, compile included)")
     print(add_checks(rows, a.tol))
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
                 max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None,
                 refine_chunk=chunk, cross_seed=a.cross_seed, recheck=a.recheck if refined and fast and a.cross_seed else None,
-                rechecked=len(rechecked),
+                rechecked=len(rechecked), start_codes=a.start_codes,
                 tammes_search=a.tammes_search, tammes_codes=a.tammes_codes, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))
     write_outputs(rows, meta, a.out)
+    write_codes(codes_path(a.out), cells, soft, tam)
     return 0
 
 

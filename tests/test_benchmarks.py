@@ -63,6 +63,64 @@ def test_softmax_vs_tammes_merge_keeps_each_sides_best_and_recomputes_the_gap(tm
     assert bad.returncode != 0 and "--merge" in bad.stderr
 
 
+def test_softmax_vs_tammes_stores_codes_repairs_from_them_and_merges_them(tmp_path):
+    import numpy as np
+
+    def max_cos(W):
+        G = W @ W.T
+        np.fill_diagonal(G, -np.inf)
+        return G.max()
+
+    a = tmp_path / "a"
+    p = run_script("softmax_vs_tammes.py", "--cells", "3:6-7", "--restarts", "2", "--max-steps", "200",
+                   "--refine", "fast", "--out", str(a))
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows_a = {r["K"]: r for r in json.load(open(str(a) + ".json"))["rows"]}
+    with np.load(str(a) + ".codes.npz") as z:
+        codes = {k: z[k] for k in z.files}
+    assert json.loads(str(codes["meta"]))["cells"] == [[3, 6], [3, 7]]
+    for K in (6, 7):  # the stored codes are the ones the figures came from
+        for side in ("softmax_W", "softmax_H", "tammes_W"):
+            assert codes[f"{side}_3_{K}"].shape == (K, 3)
+            np.testing.assert_allclose(np.linalg.norm(codes[f"{side}_3_{K}"], axis=1), 1.0, atol=1e-12)
+        assert 1 - max_cos(codes[f"tammes_W_3_{K}"]) == pytest.approx(rows_a[K]["tammes_lb"], abs=1e-13)
+    # a later run that starts (--restarts 0) from these codes with (3, 6) spoiled: the repair lifts (3, 6) from
+    # (3, 7)'s code minus a point, so it ends at least at (3, 7)'s value, and the source columns say so
+    rng = np.random.default_rng(0)
+    for side in ("softmax_W", "softmax_H", "tammes_W"):
+        x = rng.normal(size=(6, 3))
+        codes[f"{side}_3_6"] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    np.savez(tmp_path / "spoiled.codes.npz", **codes)
+    b = tmp_path / "b"
+    p = run_script("softmax_vs_tammes.py", "--cells", "3:6-7", "--restarts", "0", "--start-codes",
+                   str(tmp_path / "spoiled.codes.npz"), "--refine", "fast", "--out", str(b))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "no batched solves" in p.stderr and "below a larger K, refined from that code" in p.stderr
+    rows_b = {r["K"]: r for r in json.load(open(str(b) + ".json"))["rows"]}
+    assert rows_b[7]["tammes_source"] == rows_b[7]["softmax_source"] == "from spoiled.codes.npz"
+    assert rows_b[7]["tammes_lb"] == rows_a[7]["tammes_lb"] and rows_b[7]["rho_soft"] == rows_a[7]["rho_soft"]
+    assert rows_b[6]["tammes_source"] == "from K=7" and rows_b[6]["tammes_lb"] >= rows_a[7]["tammes_lb"] - 1e-12
+    assert rows_b[6]["rho_soft"] >= rows_a[7]["rho_soft"] - 1e-12 and abs(rows_b[6]["gap"]) <= 1e-6
+    # merging the two runs keeps, per cell and side, the winning run's code
+    m = tmp_path / "m"
+    p = run_script("softmax_vs_tammes.py", "--merge", f"{a}.json,{b}.json", "--out", str(m))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "codes kept for 2 softmax and 2 Tammes sides" in p.stdout
+    rows_m = {r["K"]: r for r in json.load(open(str(m) + ".json"))["rows"]}
+    with np.load(str(m) + ".codes.npz") as z:
+        for K in (6, 7):
+            assert 1 - max_cos(z[f"tammes_W_3_{K}"]) == pytest.approx(rows_m[K]["tammes_lb"], abs=1e-13)
+    # refused before any solve: a cell no start code covers with --restarts 0, a file this script did not write
+    bad = run_script("softmax_vs_tammes.py", "--cells", "3:6-8", "--restarts", "0", "--start-codes",
+                     str(tmp_path / "spoiled.codes.npz"), "--out", str(b))
+    assert bad.returncode != 0 and "--restarts 0" in bad.stderr and "3:8" in bad.stderr
+    codes["meta"] = np.array(json.dumps({"writer": "elsewhere", "cells": [[3, 6]]}))
+    np.savez(tmp_path / "other.codes.npz", **codes)
+    bad = run_script("softmax_vs_tammes.py", "--cells", "3:6", "--start-codes", str(tmp_path / "other.codes.npz"),
+                     "--out", str(b))
+    assert bad.returncode != 0 and "--start-codes" in bad.stderr and "elsewhere" in bad.stderr
+
+
 def test_softmax_vs_tammes_takes_earlier_record_runs_codes_and_cell_ranges(tmp_path):
     # a tammes_records.py-style output holding the regular pentagon for (d 2, N 5): with one 1-step restart and no
     # refinement the batched Tammes side is poor, so the loaded code (72 deg, the d = 2 closed form) must win there

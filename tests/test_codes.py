@@ -222,6 +222,40 @@ def test_every_constructible_table_pair_matches():
     assert count == 247 + 6 + 7  # d>=4 families; d=3 N=2..6 and 12; (4,10) (4,24) (4,120) (5,16) (6,27) (7,56) (8,240)
 
 
+def test_e7_roots_are_the_126_point_kissing_configuration():
+    x = codes.e7_roots()
+    assert x.shape == (126, 7) and np.linalg.matrix_rank(x) == 7
+    G = x @ x.T
+    np.testing.assert_allclose(np.diag(G), 1.0, atol=1e-14)
+    off = G[~np.eye(126, dtype=bool)]
+    np.testing.assert_allclose(off, np.round(off * 2) / 2, atol=1e-12)  # cosines in {0, +-1/2, -1}
+    assert np.sum(np.isclose(off, 0.5)) == 126 * 32  # each root meets 32 others at 60 deg (E7's kissing graph)
+    assert codes.min_angle_deg(x) == pytest.approx(60.0, abs=1e-9)
+    np.testing.assert_allclose(x.sum(axis=0), 0.0, atol=1e-12)  # centrally symmetric
+
+
+def test_known_floor_is_the_best_code_with_at_least_N_points():
+    f = codes.known_floor(7, 113)  # no table row: the E7 roots (126 points, 60 deg) bound it
+    assert (f.angle_deg, f.source.startswith("E7 roots")) == (60.0, True)
+    assert codes.known_floor(7, 127).angle_deg < 60.0  # beyond 126 the E7 roots do not help
+    assert codes.known_floor(8, 200).angle_deg == pytest.approx(60.0, abs=1e-9)  # E8 roots, a table row
+    assert codes.known_floor(8, 241).angle_deg == pytest.approx(codes.best_known(8, 283).min_angle_deg)
+    assert codes.known_floor(5, 33).angle_deg == 60.0 and "D5" in codes.known_floor(5, 33).source
+    assert codes.known_floor(3, 5).angle_deg == pytest.approx(90.0)  # the family record at (d, N) itself
+    assert codes.known_floor(3, 100).angle_deg == pytest.approx(codes.best_known(3, 100).min_angle_deg)
+    assert codes.known_floor(2, 7).angle_deg == pytest.approx(360 / 7)
+    assert codes.known_floor(1, 2).angle_deg == 180.0
+    # compare() reports it: 113 of the E7 roots sit on it, 113 random points in d = 7 lie below it
+    on = codes.compare(codes.e7_roots()[:113], check_congruence=False)
+    assert on.record is None and on.floor.angle_deg == 60.0 and not on.below_floor and "floor" in on.summary()
+    x = np.random.default_rng(0).normal(size=(113, 7))
+    off = codes.compare(x, check_congruence=False)
+    assert off.below_floor and "BELOW" in off.summary() and json.loads(json.dumps(off.to_dict()))["floor"]["N"] == 113
+    for d, N in [(3, 20), (4, 24), (5, 16), (7, 56), (8, 51)]:  # never below the record at (d, N) itself; non-increasing in N
+        assert codes.known_floor(d, N).angle_deg >= codes.best_known(d, N).min_angle_deg - 1e-9
+        assert codes.known_floor(d, N + 1).angle_deg <= codes.known_floor(d, N).angle_deg
+
+
 def test_simplex_gram_and_embedding():
     for n in (2, 3, 5, 11):
         x = codes.regular_simplex(n, d=n + 2)
@@ -386,6 +420,8 @@ def test_batched_measurements_and_compare_many():
     (lambda: codes.known_code("simplex"), "N"),
     (lambda: codes.known_code("e8", N=10), "N"),
     (lambda: codes.known_code((3, 13)), "key"),
+    (lambda: codes.known_floor(0, 3), "d"),
+    (lambda: codes.known_floor(3, 1), "N"),
     (lambda: codes.upper_bound(0, 3), "d"),
     (lambda: codes.upper_bound(3, 0), "N"),
     (lambda: codes.levenshtein_bound_size(3, 1.0), "s"),

@@ -33,6 +33,7 @@ from .constructions import (
     cross_polytope_subset,
     dn_roots,
     e7_7_56,
+    e7_roots,
     e8_roots,
     hemicube_5_16,
     icosahedron,
@@ -44,10 +45,12 @@ from .constructions import (
 )
 from .tables import (
     STATUSES,
+    Floor,
     Record,
     best_known,
     best_known_columns,
     best_known_table,
+    known_floor,
     candidates,
     coordinate_sources,
     load_coordinates,
@@ -58,14 +61,14 @@ from .tables import (
 
 __all__ = [
     # tables
-    "STATUSES", "Record", "best_known", "best_known_table", "best_known_columns", "candidates",
+    "STATUSES", "Record", "Floor", "best_known", "known_floor", "best_known_table", "best_known_columns", "candidates",
     "tabulated_pairs", "coordinate_sources", "load_coordinates", "normalize_status",
     "parse_points_text",
     # constructions
     "KNOWN_CODE_NAMES", "known_code", "canonical_code_name", "construction_name",
     "regular_simplex", "cross_polytope", "cross_polytope_subset", "regular_polygon", "dn_roots",
     "icosahedron", "cell24", "cell600", "petersen_4_10", "hemicube_5_16", "schlafli_6_27",
-    "e7_7_56", "e8_roots",
+    "e7_7_56", "e7_roots", "e8_roots",
     # bounds
     "BOUND_NAMES", "AngleBound", "upper_bound", "upper_bound_angle_deg", "rankin_bound_deg",
     "fejes_toth_bound_deg", "levenshtein_bound_deg", "levenshtein_bound_size", "levenshtein_max_cos",

@@ -18,7 +18,7 @@ import numpy as np
 from ._validate import check_points
 from .bounds import AngleBound, upper_bound
 from .constructions import FIXED_CODES, construction_name, known_code
-from .tables import CONSTRUCTION_PREFIX, Record, best_known, coordinate_sources, load_coordinates
+from .tables import CONSTRUCTION_PREFIX, Floor, Record, best_known, coordinate_sources, known_floor, load_coordinates
 
 
 # ----------------------------------------------------------------------------- measurements
@@ -121,6 +121,9 @@ class Comparison:
     them as (i, j), i < j). exceeds_bound: found angle above the proven bound by more than tol_deg
     (impossible for a valid configuration). record_meets_bound: the record equals the bound
     within tol_deg, i.e. the bound proves the record optimal. congruent_to: see `congruent`.
+    floor: `tables.known_floor(d, N)`, the best known code with at least N points in dimension <= d (a lower
+    bound on the optimum, also where no record is tabulated); below_floor: found angle below it by more than tol_deg
+    (the search fell short).
     """
 
     d: int
@@ -143,12 +146,15 @@ class Comparison:
     exceeds_bound: bool
     record_meets_bound: bool | None
     congruent_to: str | None
+    floor: Floor
+    below_floor: bool
 
     def to_dict(self) -> dict:
         """JSON-safe dict (record and bound nested as dicts, contact pairs as lists)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["record"] = None if self.record is None else self.record.to_dict()
         out["upper_bound"] = self.upper_bound.to_dict()
+        out["floor"] = dataclasses.asdict(self.floor)
         out["contact_pairs"] = [list(p) for p in self.contact_pairs]
         return out
 
@@ -168,6 +174,8 @@ class Comparison:
                      f"slack {self.bound_gap_deg:.3e} deg"
                      + ("  record is bound-tight" if self.record_meets_bound else "")
                      + ("  EXCEEDS BOUND" if self.exceeds_bound else ""))
+        lines.append(f"  floor      {self.floor.angle_deg:.10f} deg ({self.floor.source})"
+                     + ("  BELOW: a known code with at least N points does better" if self.below_floor else ""))
         lines.append(f"  congruent  {self.congruent_to or 'no known code'}")
         return "\n".join(lines)
 
@@ -201,6 +209,7 @@ def compare(points, tol_deg: float = 1e-6, contact_tol_deg: float | None = None,
 
     rec = best_known(d, n)
     ub = upper_bound(d, n)
+    floor = known_floor(d, n)
     gap_deg = gap_cos = matched = better = meets = None
     if rec is not None:
         gap_deg = rec.min_angle_deg - found_deg
@@ -216,6 +225,7 @@ def compare(points, tol_deg: float = 1e-6, contact_tol_deg: float | None = None,
         bound_gap_deg=ub.angle_deg - found_deg, exceeds_bound=found_deg > ub.angle_deg + tol_deg,
         record_meets_bound=meets,
         congruent_to=congruent_known_code(x, congruence_atol) if check_congruence else None,
+        floor=floor, below_floor=found_deg < floor.angle_deg - tol_deg,
     )
 
 

@@ -194,6 +194,16 @@ def e7_7_56() -> np.ndarray:
     return _unit_rows(roots[keep] @ _helmert_basis(8).T)  # a-perp = sum-zero hyperplane
 
 
+def e7_roots() -> np.ndarray:
+    """The 126 roots of E7 normalised, (126, 7): the E8 roots orthogonal to the root e1 + e2, written in its
+    complement; cosines in {0, +-1/2, -1}, minimal angle 60 deg (the kissing configuration of E7). Not a
+    best-known-table row; `known_floor` uses it as a lower bound for every N <= 126 in d >= 7."""
+    anchor = (np.eye(8)[0] + np.eye(8)[1])[None, :]
+    roots = _e8_roots_unnormalised()
+    keep = np.abs(roots @ anchor[0]) < 1e-9
+    return _unit_rows(roots[keep] @ _orthogonal_complement(anchor))
+
+
 def schlafli_6_27() -> np.ndarray:
     """The (6, 27) Schlaefli code (E6 minuscule weights), (27, 6); cosine 1/4.
 

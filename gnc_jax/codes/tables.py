@@ -210,6 +210,44 @@ def best_known(d: int, N: int) -> Record | None:
     return record if record is not None else _family_record(d, N)
 
 
+@dataclasses.dataclass(frozen=True)
+class Floor:
+    """A lower bound on the optimal minimal angle of N points on S^{d-1}: a known code in dimension d' <= d with N'
+    >= N points has minimal angle ``angle_deg`` (dropping points and embedding keep it). ``source`` names the code."""
+
+    d: int
+    N: int
+    angle_deg: float
+    source: str
+
+
+# root systems beyond the table's rows: (native d, points, minimal angle, name); D_d for every d >= 3 is added below
+_ROOT_CODES = ((7, 126, 60.0, "E7 roots (126 points, construction e7_roots)"),)
+
+
+def known_floor(d: int, N: int) -> Floor:
+    """The largest minimal angle of any code known here with at least N points in dimension <= d: the best-known
+    table rows (d' <= d, N' >= N), the closed-form families at (d, N) itself (best_known), the D_d' roots (2d'(d'-1)
+    points, 60 deg) and the E7 roots (126 points, 60 deg), and the regular N-gon (360/N deg). The optimum for (d, N)
+    is at least this, so a solve below it fell short. For comparison only: nothing here starts a solve."""
+    d, N = check_dim(d), check_count(N)
+    if d == 1:  # S^0 holds two points
+        return Floor(d, N, 180.0 if N == 2 else 0.0, "antipodal pair" if N == 2 else "none")
+    best = Floor(d, N, 360.0 / N, f"regular {N}-gon")
+    options = [(r.min_angle_deg, f"table ({r.d}, {r.N}), {r.status}") for (dd, nn), r in _best_by_pair().items()
+               if dd <= d and nn >= N]
+    own = best_known(d, N)
+    if own is not None:
+        options.append((own.min_angle_deg, f"({d}, {N}), {own.status}"))
+    options += [(60.0, f"D{dd} roots ({2 * dd * (dd - 1)} points)") for dd in range(3, d + 1)
+                if 2 * dd * (dd - 1) >= N]
+    options += [(a, name) for dd, nn, a, name in _ROOT_CODES if dd <= d and nn >= N]
+    for angle, source in options:
+        if angle > best.angle_deg + ANGLE_TIE_DEG:
+            best = Floor(d, N, angle, source)
+    return best
+
+
 def best_known_table() -> list[Record]:
     """All tabulated best-known records (one per (d, N), 480), sorted by (d, N)."""
     return list(_best_by_pair().values())
