@@ -44,6 +44,8 @@ Every run also writes PREFIX.codes.npz: each cell's final softmax code (W, H) an
 side's candidates for the cells they cover, so a later run's repair can start from an earlier run's better code;
 --restarts 0 solves nothing and starts every cell from them (a repair and recheck pass over earlier runs). --merge
 also writes the merged table's codes, each side's from the run that won it where that run stored its codes.
+The codes file is rewritten after each stage (solved, cross-seeded, repaired, final), so a run that stopped is taken
+up where it had got with the same command plus --resume; nothing is solved again.
 """
 from __future__ import annotations
 
@@ -312,23 +314,31 @@ def codes_path(out: str) -> str:
     return (out[:-5] if out.endswith(".json") else out) + ".codes.npz"
 
 
-def write_codes(path: str, cells: list, soft: list, tam: list) -> None:
-    """Each cell's softmax code (W, H) and Tammes code W, float64 (K, d), to one compressed .npz; a None entry is
-    left out (a merge whose winning run kept no codes)."""
+CODE_STAGES = ("solved", "cross-seeded", "repaired", "final")
+
+
+def write_codes(path: str, cells: list, soft: list, tam: list, stage: str = "final", sources=None) -> None:
+    """Each cell's softmax code (W, H) and Tammes code W, float64 (K, d), to one compressed .npz, written to a
+    temporary file and renamed (a crash never leaves half a file); a None entry is left out (a merge whose winning
+    run kept no codes). ``stage`` (CODE_STAGES) is how far the run had got, ``sources`` its (softmax, Tammes) source
+    labels, both for --resume."""
     arrays = {}
     for (d, K), s, t in zip(cells, soft, tam):
         if s is not None:
             arrays[f"softmax_W_{d}_{K}"], arrays[f"softmax_H_{d}_{K}"] = s["W"], s["H"]
         if t is not None:
             arrays[f"tammes_W_{d}_{K}"] = t["W"]
-    meta = dict(writer=CODES_WRITER, cells=[[d, K] for d, K in cells])
-    np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+    meta = dict(writer=CODES_WRITER, cells=[[d, K] for d, K in cells], stage=stage,
+                sources=None if sources is None else [list(x) for x in sources])
+    tmp = path[:-4] + ".tmp.npz"
+    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
+    os.replace(tmp, path)
 
 
-def read_codes(path: str, option: str) -> dict:
+def read_codes(path: str, option: str, with_meta: bool = False):
     """{(d, K): {"softmax": {"W", "H"} or None, "tammes": {"W"} or None}} from a codes file this script wrote (its own
-    finds, never a table); SystemExit naming ``option`` for a missing file, another writer, or an array that is not a
-    finite (K, d) array."""
+    finds, never a table), and its meta dict if ``with_meta``; SystemExit naming ``option`` for a missing file,
+    another writer, or an array that is not a finite (K, d) array."""
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
@@ -349,7 +359,7 @@ def read_codes(path: str, option: str) -> dict:
                 out[(int(d), int(K))] = e
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise SystemExit(f"{option}: {path} is not a codes file of this script ({err})")
-    return out
+    return (out, meta) if with_meta else out
 
 
 def flag_of(gap: float, tol: float) -> str:
@@ -516,6 +526,9 @@ def main(argv=None) -> int:
                     help="with --refine fast and cross-seeding: give the cells still flagged after it (or all) the full "
                          "refinement, both sides from both codes, so a fast refinement's shortfall is not reported "
                          "as a flag (default: flagged)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue a run of the same cells that stopped: its codes, written to OUT.codes.npz after "
+                         "each stage, are taken up where it had got (no solve again); without that file, a fresh run")
     ap.add_argument("--tol", type=float, default=1e-6, help="flag |gap| above this")
     ap.add_argument("--device-label", default=None, help="device description written to the JSON")
     ap.add_argument("--merge", default=None,
@@ -533,6 +546,14 @@ def main(argv=None) -> int:
     starts = []  # [(label, {(d, K): {"softmax": ..., "tammes": ...}})], one per --start-codes file, read before compiling
     for path in [f for f in (a.start_codes or "").split(",") if f]:
         starts.append((f"from {os.path.basename(path)}", read_codes(path, "--start-codes")))
+    resumed = None  # the stage a --resume run takes up (CODE_STAGES), and the stopped run's source labels
+    if a.resume and os.path.exists(codes_path(a.out)):
+        codes, m = read_codes(codes_path(a.out), "--resume", with_meta=True)
+        if [tuple(c) for c in m["cells"]] != cells:
+            ap.error(f"--resume: {codes_path(a.out)} holds other cells than these; run them with the same --cells")
+        resumed, sources = m.get("stage", "solved"), m.get("sources")
+        starts.insert(0, ("resumed", codes))
+    from_codes = a.restarts == 0 or resumed is not None  # no batched solve: every cell starts from stored codes
     if a.restarts == 0:
         missing = [f"{d}:{K}" for d, K in cells
                    if not all(any(c.get((d, K), {}).get(side) for _, c in starts) for side in ("softmax", "tammes"))]
@@ -551,8 +572,9 @@ def main(argv=None) -> int:
     def stage(msg):  # progress on stderr: each stage is one long batched call
         print(f"[{time.perf_counter() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
 
-    if a.restarts == 0:  # every cell starts from the first --start-codes file that has it; the others join below
-        stage(f"{len(cells)} cells from --start-codes, no batched solves")
+    if from_codes:  # every cell starts from the first --start-codes file that has it; the others join below
+        stage(f"{len(cells)} cells from " + (f"{codes_path(a.out)} (--resume after stage {resumed!r})" if resumed
+                                             else "--start-codes") + ", no batched solves")
         first = [next((label, c[cell]) for label, c in starts if c.get(cell, {}).get(side))
                  for cell in cells for side in ("softmax", "tammes")]
         soft, tam = [e["softmax"] for _, e in first[0::2]], [e["tammes"] for _, e in first[1::2]]
@@ -570,7 +592,7 @@ def main(argv=None) -> int:
     refined = not a.no_refine
     fast = a.refine == "fast"
     f_soft = exact_figures(cells, [p["W"] for p in soft])  # kept beside `soft` as it changes
-    if refined and a.restarts > 0:  # start codes are earlier runs' refined finals
+    if refined and not from_codes:  # start codes are earlier runs' refined finals
         stage("float64 refinement of the best restarts")
         soft_r, tam_r = (refine_all(p, x, cells, stage, fast, chunk) for p, x in (("softmax-code", soft), ("tammes", tam)))
         # keep the better of raw and refined (refine already returns the better; this guards the unpadding)
@@ -580,10 +602,16 @@ def main(argv=None) -> int:
         f_soft = [fr if k else fs for fr, fs, k in zip(f_sr, f_soft, keep)]
         tam = [r if max_cos(r["W"]) <= max_cos(s["W"]) else s for r, s in zip(tam_r, tam)]
     table = Table(cells, soft, f_soft, tam, fast, chunk, stage)
-    if a.restarts == 0:
+    if from_codes:
         table.soft_src = [label for label, _ in first[0::2]]
         table.tam_src = [label for label, _ in first[1::2]]
-    for label, codes in starts:  # earlier runs' codes (this script's own finds) as more candidates, either side
+        if resumed and sources:  # the stopped run's own labels ("own", "from K=...")
+            table.soft_src, table.tam_src = [list(x) for x in zip(*sources)]
+
+    def checkpoint(name):  # codes so far, so that --resume takes the run up after this stage
+        write_codes(codes_path(a.out), cells, soft, tam, name, list(zip(table.soft_src, table.tam_src)))
+
+    for label, codes in starts[1 if resumed else 0:]:  # earlier runs' codes (this script's own finds) as more candidates, either side
         for side, adopt in (("tammes", table.adopt_tammes), ("softmax", table.adopt_softmax)):
             idx = [i for i, c in enumerate(cells) if codes.get(c, {}).get(side)]
             if idx:
@@ -597,17 +625,21 @@ def main(argv=None) -> int:
         loaded = [{"W": own[c][1]} for c in sub]
         table.adopt_tammes(own_idx, refine_all("tammes", loaded, sub, stage, fast, chunk) if refined else loaded,
                            ["from --tammes-codes"] * len(own_idx))
-    if a.cross_seed and a.restarts > 0:  # (start codes had theirs in their own run)
+    if not resumed:
+        checkpoint("solved")
+    if a.cross_seed and (not from_codes or resumed == "solved"):  # (start codes had theirs in their own run)
         # each side also refines the other side's best code (this run's own solves, never a table), Tammes first:
         # a Tammes code started at the softmax code reaches at least 1 - max cos of it, and a softmax code started
         # at that (final) Tammes code keeps rho >= its margin delta_T^2/2 (refine returns the better of input and
         # result), so gap >= 0 up to rounding and a flag is left only where a softmax code beats the Tammes bound
         stage("cross-seeding: refine each side from the other side's best code")
         table.cross_seed(list(range(len(cells))))
+        checkpoint("cross-seeded")
     if refined:
         # both optima are non-increasing in K: a cell below a larger K's value starts again from that code
         stage("cells below a larger K of the same d")
         table.repair(a.cross_seed)
+        checkpoint("repaired")
     rechecked = {}  # cell index: its gap before the recheck
     if refined and fast and a.cross_seed and a.recheck != "none":
         # a fast (L-BFGS only) refinement can stop ~1e-6 short of the max-min optimum and leave a false flag;
@@ -656,12 +688,12 @@ def main(argv=None) -> int:
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
                 max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None,
                 refine_chunk=chunk, cross_seed=a.cross_seed, recheck=a.recheck if refined and fast and a.cross_seed else None,
-                rechecked=len(rechecked), start_codes=a.start_codes,
+                rechecked=len(rechecked), start_codes=a.start_codes, resumed_after=resumed,
                 tammes_search=a.tammes_search, tammes_codes=a.tammes_codes, seconds=seconds, tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))
     write_outputs(rows, meta, a.out)
-    write_codes(codes_path(a.out), cells, soft, tam)
+    checkpoint("final")
     return 0
 
 

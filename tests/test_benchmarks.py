@@ -121,6 +121,47 @@ def test_softmax_vs_tammes_stores_codes_repairs_from_them_and_merges_them(tmp_pa
     assert bad.returncode != 0 and "--start-codes" in bad.stderr and "elsewhere" in bad.stderr
 
 
+def test_softmax_vs_tammes_resumes_a_stopped_run_from_its_last_stage(tmp_path):
+    import numpy as np
+
+    out = tmp_path / "svt"
+    args = ("--cells", "3:6-7", "--refine", "fast", "--out", str(out))
+    p = run_script("softmax_vs_tammes.py", "--restarts", "2", "--max-steps", "200", *args)
+    assert p.returncode == 0, p.stderr[-2000:]
+    first = json.load(open(str(out) + ".json"))["rows"]
+    with np.load(str(out) + ".codes.npz") as z:
+        codes = {k: z[k] for k in z.files}
+    meta = json.loads(str(codes["meta"]))
+    assert meta["stage"] == "final" and len(meta["sources"]) == 2
+    # resuming a finished run solves nothing and gives the same table, sources included
+    p = run_script("softmax_vs_tammes.py", "--resume", *args)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "--resume after stage 'final'" in p.stderr and "batched softmax-code solves" not in p.stderr
+    assert "cross-seeding" not in p.stderr
+    again = json.load(open(str(out) + ".json"))
+    assert again["meta"]["resumed_after"] == "final"
+    for r, q in zip(first, again["rows"]):
+        assert (r["rho_soft"], r["tammes_lb"], r["softmax_source"], r["tammes_source"]) == (
+            q["rho_soft"], q["tammes_lb"], q["softmax_source"], q["tammes_source"])
+    # a run stopped after its solves (stage "solved", (3, 6) left poor) is taken up with the cross-seeding and the
+    # repair, which lift (3, 6) to at least (3, 7)'s value
+    rng = np.random.default_rng(1)
+    for side in ("softmax_W", "softmax_H", "tammes_W"):
+        x = rng.normal(size=(6, 3))
+        codes[f"{side}_3_6"] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    codes["meta"] = np.array(json.dumps(dict(meta, stage="solved", sources=[["own", "own"], ["own", "own"]])))
+    np.savez(str(out) + ".codes.npz", **codes)
+    p = run_script("softmax_vs_tammes.py", "--resume", *args)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "--resume after stage 'solved'" in p.stderr and "cross-seeding" in p.stderr
+    rows = {r["K"]: r for r in json.load(open(str(out) + ".json"))["rows"]}
+    assert rows[6]["tammes_lb"] >= rows[7]["tammes_lb"] - 1e-12 and rows[6]["rho_soft"] >= rows[7]["rho_soft"] - 1e-12
+    with np.load(str(out) + ".codes.npz") as z:
+        assert json.loads(str(z["meta"]))["stage"] == "final"
+    bad = run_script("softmax_vs_tammes.py", "--resume", "--cells", "3:6-8", "--out", str(out))
+    assert bad.returncode != 0 and "--resume" in bad.stderr and "other cells" in bad.stderr
+
+
 def test_softmax_vs_tammes_takes_earlier_record_runs_codes_and_cell_ranges(tmp_path):
     # a tammes_records.py-style output holding the regular pentagon for (d 2, N 5): with one 1-step restart and no
     # refinement the batched Tammes side is poor, so the loaded code (72 deg, the d = 2 closed form) must win there
