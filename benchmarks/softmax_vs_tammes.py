@@ -366,10 +366,11 @@ def flag_of(gap: float, tol: float) -> str:
     return "softmax>tammes" if gap > tol else ("softmax short" if gap < -tol else "")
 
 
-def merge_rows(runs: list, tol: float) -> list:
+def merge_rows(runs: list, tol: float, with_codes=frozenset()) -> list:
     """One row per (d, K) from several runs, given as [(name, rows)]: the largest rho_soft and the largest
-    delta_T^2/2 of any run (ties: the earlier run), the gap recomputed between them, the run each came from, the
-    spread between the runs (best - worst, 0 for one run) and how many runs had the cell."""
+    delta_T^2/2 of any run (ties: a run in ``with_codes``, the runs that kept their codes, then the earlier run), the
+    gap recomputed between them, the run each came from, the spread between the runs (best - worst, 0 for one run)
+    and how many runs had the cell."""
     cells: dict = {}
     for name, rows in runs:
         for r in rows:
@@ -377,8 +378,8 @@ def merge_rows(runs: list, tol: float) -> list:
             cells.setdefault(key, []).append((name, r))
     out = []
     for (d, K), seen in sorted(cells.items()):
-        soft_name, s = max(seen, key=lambda nr: nr[1]["rho_soft"])  # max keeps the first of equals
-        tam_name, t = max(seen, key=lambda nr: nr[1]["tammes_lb"])
+        soft_name, s = max(seen, key=lambda nr: (nr[1]["rho_soft"], nr[0] in with_codes))  # max keeps the first
+        tam_name, t = max(seen, key=lambda nr: (nr[1]["tammes_lb"], nr[0] in with_codes))  # of equals
         gap = s["rho_soft"] - t["tammes_lb"]
         out.append(dict(d=d, K=K, regime=s["regime"], rho_star=s["rho_star"], rho_soft=s["rho_soft"],
                         tammes_lb=t["tammes_lb"], rho_tammes=t.get("rho_tammes"),
@@ -468,7 +469,7 @@ def merge_main(files: list, a, argv) -> int:
         sources.append(dict(file=os.path.basename(path), date=m.get("date"), device=m.get("device"),
                             refine=m.get("refine"), tammes_search=m.get("tammes_search"), cells=len(rows),
                             codes=has_codes))
-    rows = merge_rows(runs, a.tol)
+    rows = merge_rows(runs, a.tol, frozenset(codes))
     # the winning run's code of each side, where that run kept its codes (runs before codes were stored did not)
     kept = [(codes.get(r["softmax_file"], {}).get((r["d"], r["K"]), {}).get("softmax"),
              codes.get(r["tammes_file"], {}).get((r["d"], r["K"]), {}).get("tammes")) for r in rows]

@@ -110,6 +110,12 @@ def test_softmax_vs_tammes_stores_codes_repairs_from_them_and_merges_them(tmp_pa
     with np.load(str(m) + ".codes.npz") as z:
         for K in (6, 7):
             assert 1 - max_cos(z[f"tammes_W_3_{K}"]) == pytest.approx(rows_m[K]["tammes_lb"], abs=1e-13)
+    # a tie goes to the run that kept its codes: c.json is a.json without its codes file, and (3, 7) ties with b
+    (tmp_path / "c.json").write_text(pathlib.Path(f"{a}.json").read_text())
+    p = run_script("softmax_vs_tammes.py", "--merge", f"{tmp_path / 'c.json'},{b}.json", "--out", str(m))
+    assert p.returncode == 0, p.stderr[-2000:]
+    r7 = [r for r in json.load(open(str(m) + ".json"))["rows"] if r["K"] == 7][0]
+    assert r7["softmax_file"] == r7["tammes_file"] == "b.json" and r7["runs"] == 2
     # refused before any solve: a cell no start code covers with --restarts 0, a file this script did not write
     bad = run_script("softmax_vs_tammes.py", "--cells", "3:6-8", "--restarts", "0", "--start-codes",
                      str(tmp_path / "spoiled.codes.npz"), "--out", str(b))
