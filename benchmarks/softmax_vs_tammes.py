@@ -553,6 +553,8 @@ def main(argv=None) -> int:
         if [tuple(c) for c in m["cells"]] != cells:
             ap.error(f"--resume: {codes_path(a.out)} holds other cells than these; run them with the same --cells")
         resumed, sources = m.get("stage", "solved"), m.get("sources")
+        if resumed not in CODE_STAGES:
+            ap.error(f"--resume: {codes_path(a.out)} has stage {resumed!r}, not one of {', '.join(CODE_STAGES)}")
         starts.insert(0, ("resumed", codes))
     from_codes = a.restarts == 0 or resumed is not None  # no batched solve: every cell starts from stored codes
     if a.restarts == 0:
@@ -612,11 +614,13 @@ def main(argv=None) -> int:
     def checkpoint(name):  # codes so far, so that --resume takes the run up after this stage
         write_codes(codes_path(a.out), cells, soft, tam, name, list(zip(table.soft_src, table.tam_src)))
 
+    adopted = set()  # cells that took a code from --start-codes (it may be refined further below)
     for label, codes in starts[1 if resumed else 0:]:  # earlier runs' codes (this script's own finds) as more candidates, either side
         for side, adopt in (("tammes", table.adopt_tammes), ("softmax", table.adopt_softmax)):
             idx = [i for i, c in enumerate(cells) if codes.get(c, {}).get(side)]
             if idx:
                 taken = adopt(idx, [codes[cells[i]][side] for i in idx], [label] * len(idx))
+                adopted |= taken
                 stage(f"--start-codes {label[5:]}: {side} codes of {len(idx)} cell(s), {len(taken)} better than this "
                       f"run's")
     own_idx = [i for i, c in enumerate(cells) if c in own]
@@ -679,10 +683,8 @@ def main(argv=None) -> int:
     flagged = [r for r in rows if r["flag"]]
     kept_src = {"own"} | {label for label, _ in starts}
     crossed = sum(r["softmax_source"] not in kept_src or r["tammes_source"] not in kept_src for r in rows)
-    from_files = sum(r["softmax_source"] in kept_src - {"own"} or r["tammes_source"] in kept_src - {"own"}
-                     for r in rows)
     print(f"{len(rows)} cells, {len(flagged)} flagged (|gap| > {a.tol:g}), {crossed} improved by cross-seeding or "
-          f"from a larger K{f', {from_files} with a code from --start-codes' if starts else ''}; "
+          f"from a larger K{f', {len(adopted)} took a better code from --start-codes' if a.start_codes else ''}; "
           f"{seconds:.1f} s "
           f"(batched solves {t_solve:.1f} s, compile included)")
     print(add_checks(rows, a.tol))
