@@ -578,9 +578,9 @@ def main(argv=None) -> int:
     if from_codes:  # every cell starts from the first --start-codes file that has it; the others join below
         stage(f"{len(cells)} cells from " + (f"{codes_path(a.out)} (--resume after stage {resumed!r})" if resumed
                                              else "--start-codes") + ", no batched solves")
-        first = [next((label, c[cell]) for label, c in starts if c.get(cell, {}).get(side))
-                 for cell in cells for side in ("softmax", "tammes")]
-        soft, tam = [e["softmax"] for _, e in first[0::2]], [e["tammes"] for _, e in first[1::2]]
+        first = {side: [next((label, c[cell][side]) for label, c in starts if c.get(cell, {}).get(side))
+                        for cell in cells] for side in ("softmax", "tammes")}  # side: [(file label, code)] per cell
+        soft, tam = [code for _, code in first["softmax"]], [code for _, code in first["tammes"]]
     else:
         stage(f"{len(cells)} cells in {len(buckets_of(cells))} padded-shape buckets: batched softmax-code solves")
         soft = batched_best("softmax-code", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
@@ -606,16 +606,16 @@ def main(argv=None) -> int:
         tam = [r if max_cos(r["W"]) <= max_cos(s["W"]) else s for r, s in zip(tam_r, tam)]
     table = Table(cells, soft, f_soft, tam, fast, chunk, stage)
     if from_codes:
-        table.soft_src = [label for label, _ in first[0::2]]
-        table.tam_src = [label for label, _ in first[1::2]]
+        table.soft_src = [label for label, _ in first["softmax"]]
+        table.tam_src = [label for label, _ in first["tammes"]]
         if resumed and sources:  # the stopped run's own labels ("own", "from K=...")
             table.soft_src, table.tam_src = [list(x) for x in zip(*sources)]
 
     def checkpoint(name):  # codes so far, so that --resume takes the run up after this stage
-        write_codes(codes_path(a.out), cells, soft, tam, name, list(zip(table.soft_src, table.tam_src)))
+        write_codes(codes_path(a.out), cells, table.soft, table.tam, name, list(zip(table.soft_src, table.tam_src)))
 
     adopted = set()  # cells that took a code from --start-codes (it may be refined further below)
-    for label, codes in starts[1 if resumed else 0:]:  # earlier runs' codes (this script's own finds) as more candidates, either side
+    for label, codes in starts[1 if resumed else 0:]:  # earlier runs' codes (this script's own finds), either side
         for side, adopt in (("tammes", table.adopt_tammes), ("softmax", table.adopt_softmax)):
             idx = [i for i, c in enumerate(cells) if codes.get(c, {}).get(side)]
             if idx:
