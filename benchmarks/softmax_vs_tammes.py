@@ -120,6 +120,14 @@ def exact_figures(cells: list, Ws: list) -> list:
     return out
 
 
+def records_tammes(cells: list, seed: int, symmetric: int = 0) -> list:
+    """The record search of gnc_jax.codes.records (random starts, basin hopping, exact refinement; ``symmetric``
+    more random symmetric starts per round) on each cell's Tammes side, one cell at a time: [{"W": (K, d)}]."""
+    from gnc_jax.codes.records import search_code
+
+    return [{"W": search_code(d, K, seed=seed, symmetric=symmetric)[0]} for d, K in cells]
+
+
 def batched_best(problem: str, cells: list, restarts: int, seed: int, max_steps: int, dtype, stage=None) -> list:
     """Solve every (d, K) cell with ``restarts`` starts, one batched program per padded-shape bucket; return the
     best point of each cell (by exact float64 max cos for Tammes, rho for the softmax code) as dicts of unpadded
@@ -297,13 +305,20 @@ class Table:
                 self.stage(f"  repair stopped after {max_rounds} rounds with cells still lifted in the last one")
         return lifted
 
-    def recheck(self, idx: list) -> None:
-        """Full (Newton-polished) refinement of both sides of the cells ``idx``, each from its own best code and from
-        the other side's, Tammes first; keep improvements (labels "recheck", "recheck from softmax/tammes")."""
+    def recheck(self, idx: list, max_rounds: int = 3) -> None:
+        """Full (Newton-polished) refinement of both sides of the cells ``idx``, each from its own best code, then
+        from the other side's (Tammes first); keep improvements (labels "recheck", "recheck from softmax/tammes").
+        A softmax code lifted here can be a better Tammes code than the cell's own (its W alone has 1 - max cos above
+        delta_T^2/2): those cells go round again, at most ``max_rounds`` rounds in all."""
         self._tammes_from(idx, "tammes", False, "recheck")
-        self._tammes_from(idx, "softmax", False, "recheck from softmax")
         self._softmax_from(idx, "softmax", False, "recheck")
-        self._softmax_from(idx, "tammes", False, "recheck from tammes")
+        todo = list(idx)
+        for _ in range(max_rounds):
+            self._tammes_from(todo, "softmax", False, "recheck from softmax")
+            self._softmax_from(todo, "tammes", False, "recheck from tammes")
+            todo = [i for i in todo if max_cos(self.soft[i]["W"]) < max_cos(self.tam[i]["W"]) - 1e-13]
+            if not todo:
+                break
 
 
 CODES_WRITER = "benchmarks/softmax_vs_tammes.py"
@@ -501,7 +516,11 @@ def main(argv=None) -> int:
                     help="only these cells, as d:K,d:K1-K2 (instead of the d and K ranges)")
     ap.add_argument("--tammes-search", choices=("batched", "records"), default="batched",
                     help="Tammes side: the batched restarts (default) or the record search of gnc_jax.codes.records "
-                         "(random starts, basin hopping, exact refinement; one cell at a time, slower)")
+                         "(random starts, basin hopping, exact refinement; one cell at a time, slower). With "
+                         "--restarts 0 the search's codes join the stored ones")
+    ap.add_argument("--symmetric", type=int, default=0,
+                    help="with --tammes-search records: this many more starts per round from random symmetric codes "
+                         "(gnc_jax.codes.symmetry: rotation groups for d = 3, antipodal codes for d >= 4)")
     ap.add_argument("--tammes-codes", default=None,
                     help="comma list of tammes_records.py rows files / JSON outputs: their codes (this toolkit's own "
                          "finds, never a table) join the Tammes side's candidates for the cells they cover")
@@ -544,6 +563,8 @@ def main(argv=None) -> int:
     chunk = (a.refine_chunk if a.refine_chunk is not None else int(jax.default_backend() == "cpu")) or None
     if a.restarts < 0:
         ap.error("--restarts must be >= 0 (0: start every cell from --start-codes)")
+    if a.symmetric < 0 or (a.symmetric and a.tammes_search != "records"):
+        ap.error("--symmetric must be >= 0, and is for --tammes-search records only")
     starts = []  # [(label, {(d, K): {"softmax": ..., "tammes": ...}})], one per --start-codes file, read before compiling
     for path in [f for f in (a.start_codes or "").split(",") if f]:
         starts.append((f"from {os.path.basename(path)}", read_codes(path, "--start-codes")))
@@ -586,9 +607,7 @@ def main(argv=None) -> int:
         soft = batched_best("softmax-code", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
         stage("batched Tammes solves")
         if a.tammes_search == "records":
-            from gnc_jax.codes.records import search_code
-
-            tam = [{"W": search_code(d, K, seed=a.seed)[0]} for d, K in cells]
+            tam = records_tammes(cells, a.seed, a.symmetric)
         else:
             tam = batched_best("tammes", cells, a.restarts, a.seed, a.max_steps, jnp.float32, stage)
     t_solve = time.perf_counter() - t0
@@ -623,6 +642,13 @@ def main(argv=None) -> int:
                 adopted |= taken
                 stage(f"--start-codes {label[5:]}: {side} codes of {len(idx)} cell(s), {len(taken)} better than this "
                       f"run's")
+    if from_codes and not resumed and a.tammes_search == "records":  # --restarts 0: the search's codes join too
+        stage(f"record searches on the Tammes side of {len(cells)} cell(s)")
+        taken = table.adopt_tammes(list(range(len(cells))), records_tammes(cells, a.seed, a.symmetric),
+                                   ["records search"] * len(cells))
+        stage(f"record searches: {len(taken)} cell(s) better than the stored codes")
+        if taken and a.cross_seed:
+            table.cross_seed(sorted(taken))
     own_idx = [i for i, c in enumerate(cells) if c in own]
     if own_idx:  # earlier record searches' codes (found from random starts by tammes_records.py) as more candidates
         stage(f"Tammes codes of {len(own_idx)} cells from --tammes-codes")
@@ -681,7 +707,7 @@ def main(argv=None) -> int:
               f"{'' if r['softmax_source'] == 'own' else ' (softmax ' + r['softmax_source'] + ')'}"
               f"{'' if r['tammes_source'] == 'own' else ' (tammes ' + r['tammes_source'] + ')'}")
     flagged = [r for r in rows if r["flag"]]
-    kept_src = {"own"} | {label for label, _ in starts}
+    kept_src = {"own", "records search"} | {label for label, _ in starts}
     crossed = sum(r["softmax_source"] not in kept_src or r["tammes_source"] not in kept_src for r in rows)
     print(f"{len(rows)} cells, {len(flagged)} flagged (|gap| > {a.tol:g}), {crossed} improved by cross-seeding or "
           f"from a larger K{f', {len(adopted)} took a better code from --start-codes' if a.start_codes else ''}; "
@@ -692,7 +718,8 @@ def main(argv=None) -> int:
                 max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None,
                 refine_chunk=chunk, cross_seed=a.cross_seed, recheck=a.recheck if refined and fast and a.cross_seed else None,
                 rechecked=len(rechecked), start_codes=a.start_codes, resumed_after=resumed,
-                tammes_search=a.tammes_search, tammes_codes=a.tammes_codes, seconds=seconds, tol=a.tol,
+                tammes_search=a.tammes_search, symmetric=a.symmetric, tammes_codes=a.tammes_codes, seconds=seconds,
+                tol=a.tol,
                 command="python benchmarks/softmax_vs_tammes.py " + " ".join(argv if argv is not None else
                                                                             sys.argv[1:]))
     write_outputs(rows, meta, a.out)

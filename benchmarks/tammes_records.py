@@ -23,9 +23,10 @@ point in one of its deepest holes) and N + 1 (minus each point in turn), from ea
 JSON outputs and from the rows this run finishes (`gnc_jax.codes.records.neighbor_starts`); the rows
 must come from this script (own finds: never a table or a construction), and each row of --rows-out
 names the neighbour angles it was seeded with.
---symmetric K adds K restarts per round that start from random codes invariant under a rotation group
-(`gnc_jax.codes.symmetry`: cyclic, dihedral, tetrahedral, octahedral, icosahedral orbits; d = 3 rows only,
-the exact codes of d >= 4 run without them).
+--symmetric K adds K restarts per round that start from random symmetric codes (`gnc_jax.codes.symmetry`):
+for d = 3, invariant under a rotation group (cyclic, dihedral, tetrahedral, octahedral, icosahedral orbits);
+for the exact codes of d >= 4, antipodal (random points and their negatives, the symmetry of the D5 and E7
+root codes).
 --lockstep K searches K consecutive N together (`gnc_jax.codes.records.search_codes`): the same search
 per N, one batch per stage over all of them; a row is written as soon as its own search stops, and its
 seconds run from the group's start. (Measured so far: slower than one N at a time, on the CPU and on
@@ -233,7 +234,8 @@ def main(argv=None) -> int:
                     help="comma list of earlier rows files / JSON outputs of this script: the codes found for N-1 and "
                          "N+1 (and those this run finishes) seed each N's first round")
     ap.add_argument("--symmetric", type=int, default=0,
-                    help="extra restarts per round from random symmetric codes (d = 3; gnc_jax.codes.symmetry)")
+                    help="extra restarts per round from random symmetric codes (gnc_jax.codes.symmetry: rotation "
+                         "groups for d = 3, antipodal codes for d >= 4)")
     ap.add_argument("--refine-top", type=int, default=D["refine_top"])
     ap.add_argument("--lockstep", type=int, default=1,
                     help="solve this many consecutive N of one d together, one batch per search stage (1 = one N "
@@ -293,7 +295,7 @@ def main(argv=None) -> int:
                 found.update({(r.d, r.N): (r.angle_deg, r.points) for r in rows
                               if r.angle_deg > found.get((r.d, r.N), (-math.inf,))[0]})
                 kw["start_codes"], extra["seeded_from"] = seeds_from_neighbors(found, d, Ns, args.seed)
-            for row in iter_solve_records(d, Ns, **kw | ({} if d == 3 else {"symmetric": 0})):
+            for row in iter_solve_records(d, Ns, **kw):
                 rows.append(row)
                 if args.rows_out:
                     append_row(args.rows_out, row.to_dict(points=True) | {"started_unix": started,

@@ -116,10 +116,20 @@ def test_softmax_vs_tammes_stores_codes_repairs_from_them_and_merges_them(tmp_pa
     assert p.returncode == 0, p.stderr[-2000:]
     r7 = [r for r in json.load(open(str(m) + ".json"))["rows"] if r["K"] == 7][0]
     assert r7["softmax_file"] == r7["tammes_file"] == "b.json" and r7["runs"] == 2
+    # --restarts 0 with --tammes-search records: the record search's code joins the stored (spoiled) ones and wins
+    # (3, 6) (the octahedron: 90 deg), and the softmax side is cross-seeded from it
+    p = run_script("softmax_vs_tammes.py", "--cells", "3:6", "--restarts", "0", "--tammes-search", "records",
+                   "--start-codes", str(tmp_path / "spoiled.codes.npz"), "--refine", "fast", "--out", str(b))
+    assert p.returncode == 0, p.stderr[-2000:]
+    r6 = json.load(open(str(b) + ".json"))["rows"][0]
+    assert r6["tammes_source"] == "records search" and r6["tammes_angle_deg"] == pytest.approx(90, abs=1e-6)
+    assert r6["rho_soft"] >= 0.5 - 1e-9 and abs(r6["gap"]) <= 1e-6
     # refused before any solve: a cell no start code covers with --restarts 0, a file this script did not write
     bad = run_script("softmax_vs_tammes.py", "--cells", "3:6-8", "--restarts", "0", "--start-codes",
                      str(tmp_path / "spoiled.codes.npz"), "--out", str(b))
     assert bad.returncode != 0 and "--restarts 0" in bad.stderr and "3:8" in bad.stderr
+    bad = run_script("softmax_vs_tammes.py", "--cells", "3:6", "--symmetric", "4", "--out", str(b))
+    assert bad.returncode != 0 and "--symmetric" in bad.stderr and "records" in bad.stderr
     codes["meta"] = np.array(json.dumps({"writer": "elsewhere", "cells": [[3, 6]]}))
     np.savez(tmp_path / "other.codes.npz", **codes)
     bad = run_script("softmax_vs_tammes.py", "--cells", "3:6", "--start-codes", str(tmp_path / "other.codes.npz"),

@@ -1,9 +1,9 @@
-"""Rotation groups of S^2, their orbits, and symmetric starts for the d = 3 record search."""
+"""Rotation groups of S^2, their orbits, and symmetric starts for the record search (antipodal ones in any d)."""
 import numpy as np
 import pytest
 
-from gnc_jax.codes.symmetry import (GROUPS, admits, closure, fitting_groups, orbit, orbit_plan, rotation_group,
-                                    special_orbits, symmetric_start, symmetric_starts)
+from gnc_jax.codes.symmetry import (ANTIPODAL, GROUPS, admits, antipodal_start, closure, fitting_groups, orbit,
+                                    orbit_plan, rotation_group, special_orbits, symmetric_start, symmetric_starts)
 
 ORDERS = {"C2": 2, "C3": 3, "C4": 4, "C5": 5, "D2": 4, "D3": 6, "D4": 8, "D5": 10, "T": 12, "O": 24, "I": 60}
 SPECIAL = {"C3": [1, 1], "D3": [2, 3, 3], "D4": [2, 4, 4], "T": [4, 4, 6], "O": [6, 8, 12], "I": [12, 20, 30]}
@@ -70,3 +70,21 @@ def test_symmetric_starts_cycle_over_the_groups_that_fit_and_name_errors():
     for bad in ("X", "C1", "D0", 5):
         with pytest.raises(ValueError, match="symmetric_groups"):
             rotation_group(bad)
+
+
+@pytest.mark.parametrize("N, d", [(40, 5), (39, 5), (126, 7), (2, 2), (3, 4)])
+def test_antipodal_starts_pair_each_point_with_its_negative_in_any_dimension(N, d):
+    x = antipodal_start(N, d, np.random.default_rng(N))
+    assert x.shape == (N, d)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-12)
+    G = x @ x.T
+    pairs = int(np.sum(np.isclose(G, -1.0, atol=1e-12))) // 2
+    assert pairs == N // 2  # odd N: one antipode left out
+    out = symmetric_starts(N, 3, np.random.default_rng(0), (ANTIPODAL,), d)
+    assert out.shape == (3, N, d) and fitting_groups(N, (ANTIPODAL,)) == [ANTIPODAL]
+    for s in out:  # each start is invariant under x -> -x up to the one left-out point
+        H = s @ s.T
+        assert int(np.sum(np.isclose(H, -1.0, atol=1e-12))) // 2 == N // 2
+    if d != 3:
+        with pytest.raises(ValueError, match="symmetric_groups"):
+            symmetric_starts(N, 1, np.random.default_rng(0), ("I",), d)

@@ -95,8 +95,6 @@ def _cmd_records(args) -> int:
     hops = _positive("--hops", args.hops, 0)
     lockstep = _positive("--lockstep", args.lockstep)
     symmetric = _positive("--symmetric", args.symmetric, 0)
-    if symmetric and d != 3:
-        raise ValueError(f"--symmetric: symmetric starts are built for d = 3 only, got --d {d}")
     if args.out:
         parent = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(parent):
@@ -141,8 +139,8 @@ def register(sub) -> None:
     r.add_argument("--refine-top", type=int, default=D["refine_top"],
                    help=f"codes fully refined per round, after screening the pool (default {D['refine_top']})")
     r.add_argument("--symmetric", type=int, default=0,
-                   help="extra restarts per round from random codes invariant under a rotation group (d = 3 only; "
-                        "default 0)")
+                   help="extra restarts per round from random symmetric codes: invariant under a rotation group for "
+                        "d = 3, antipodal (x and -x) for other d (default 0)")
     r.add_argument("--lockstep", type=int, default=1,
                    help="search this many consecutive N together, one batch per stage (default 1; larger groups were "
                         "slower in the one GPU test so far, see benchmarks/RESULTS.md)")

@@ -7,8 +7,9 @@ against the best-known record with `compare`:
 1. round 0: ``restarts`` Gaussian starts (``api.random_points``), one batched tau-continuation of
    the smooth Tammes surrogate (``api.solve_batch``, N padded up to a bucket so one compile
    serves several N; start temperatures cycled over ``START_TAUS``), exact float64 angles of
-   every restart (opt-in: ``symmetric`` more restarts per round from random codes invariant under a
-   rotation group, `symmetry.symmetric_starts`, d = 3; the caller's own ``start_codes``);
+   every restart (opt-in: ``symmetric`` more restarts per round from random symmetric codes,
+   `symmetry.symmetric_starts`: rotation groups for d = 3, antipodal codes for other d; the caller's
+   own ``start_codes``);
 2. the pool is screened by a short float64 refinement (a few augmented-Lagrangian steps; the
    surrogate's own angles cannot rank basins), and the best few distinct codes (``refine_top``)
    go through the full exact max-min refinement (``solvers.refine.refine_tammes``) in one batch;
@@ -61,7 +62,11 @@ RELOCATE_MOVES = ((0.1, 0.0, 1.0, 1), (0.3, 1e-3, 0.25, 1), (0.1, 1e-3, 1.0, 2),
 # 119 1.2e-3 deg below the default's code; on the misses of 71..109 they matched 80, 94 and 109 (73, 85, 91, 99,
 # 101, 102 unchanged), and went beyond the record at 125 (127 unchanged); at seed 1 with neighbour seeds
 # (`start_codes`) they went beyond the record at 119 and matched 73 and 91 (benchmarks/RESULTS.md); on N = 4..40
-# they matched every row but cost ~55 % more per round and saved no rounds; not yet run over the whole table.
+# they matched every row but cost ~55 % more per round and saved no rounds; on N = 41..60 they missed N = 58
+# (+2.2e-3 deg), which the defaults matched, at +39 % per round; N = 61..130 not rerun with them.
+# In d != 3 the symmetric starts are antipodal (N/2 random points and their negatives): on (5, 40) 3-15 of 128
+# surrogate solves from them reached the D5 roots' 60 deg, none of 128 from Gaussian starts; on (7, 126) they did
+# no better than Gaussian starts (the best of 128, refined: 58.72 vs 58.89 deg; E7's roots are at 60 deg).
 HOP_STAGES = 3
 POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
 # First continuation temperatures of the fresh restarts, cycled over restart indices. From 0.03 the
@@ -338,16 +343,18 @@ def _check_start_codes(start_codes, Ns: list[int], d: int, N_pad: int) -> dict[i
 
 
 def _check_symmetric(symmetric, groups, d: int, Ns: list[int]) -> tuple[str, ...]:
-    """Validate ``symmetric`` (a count >= 0; > 0 only for d = 3) and ``symmetric_groups`` (names; each N must
-    fit one of them) before any compile; returns the group names."""
-    from .symmetry import GROUPS, fitting_groups
+    """Validate ``symmetric`` (a count >= 0) and ``symmetric_groups`` (names, default: the rotation groups of
+    `symmetry.GROUPS` for d = 3, the antipodal map elsewhere, the only one built there; each N must fit one of
+    them) before any compile; returns the group names."""
+    from .symmetry import ANTIPODAL, GROUPS, fitting_groups
 
     check_int(symmetric, "symmetric", 0)
-    names = GROUPS if groups is None else tuple(groups)
+    names = (GROUPS if d == 3 else (ANTIPODAL,)) if groups is None else tuple(groups)
     if not symmetric:
         return names
-    if d != 3:
-        raise ValueError(f"symmetric: symmetric starts are built for d = 3 only, got d = {d}")
+    if d != 3 and any(g != ANTIPODAL for g in names):
+        raise ValueError(f"symmetric_groups: only {ANTIPODAL!r} (antipodal starts) is built for d = {d}, "
+                         f"got {names}")
     if not names:
         raise ValueError("symmetric_groups must name at least one rotation group")
     for N in Ns:
@@ -449,9 +456,10 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     codes to round 0's pool (for example `neighbor_starts` of codes found for N - 1 and N + 1); they
     are screened and refined like the rest. Nothing passes them by default: codes taken from a table
     or a construction would make the result a refinement of the record, not a find. ``symmetric``
-    (d = 3 only, default 0): that many extra fresh restarts per round start as random codes invariant
-    under a rotation group (`symmetry.symmetric_starts`, cycling over ``symmetric_groups``, default
-    `symmetry.GROUPS`, the groups whose orbit sizes sum to N). Every
+    (default 0): that many extra fresh restarts per round start as random symmetric codes
+    (`symmetry.symmetric_starts`, cycling over ``symmetric_groups``: for d = 3 by default the rotation
+    groups of `symmetry.GROUPS` whose orbit sizes sum to N; for other d the antipodal map, the only
+    group built there). Every
     round screens its whole pool with a short float64 refinement (``screen``, default ``SCREEN_KW``;
     ``screen=False`` ranks by the surrogate's angles) and refines the best ``refine_top`` distinct
     codes to their max-min optimum (``refine_top - 1`` plus one small direct perturbation of the
@@ -487,7 +495,7 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
         if symmetric:  # extra restarts from random symmetric codes (symmetry.symmetric_starts)
             from .symmetry import symmetric_starts
 
-            starts = [np.concatenate([s, np.pad(symmetric_starts(st.N, symmetric, st.rng, sym_groups),
+            starts = [np.concatenate([s, np.pad(symmetric_starts(st.N, symmetric, st.rng, sym_groups, d),
                                                 ((0, 0), (0, N_pad - st.N), (0, 0)))]) for s, st in zip(starts, active)]
             taus = np.concatenate([taus, start_temperatures(range(symmetric), start_taus)])
         size = restarts + symmetric

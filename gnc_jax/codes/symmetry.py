@@ -1,4 +1,4 @@
-"""Finite rotation groups of S^2 and random symmetric starts for the d = 3 record search.
+"""Finite rotation groups of S^2, the antipodal map of S^{d-1}, and random symmetric starts for the record search.
 
 Many d = 3 Tammes records are unions of orbits of a rotation group: N = 72 and N = 120 (every point
 with 5 contacts) were both reached here from icosahedral starts, the 12 vertices plus one generic orbit
@@ -6,9 +6,15 @@ and two generic orbits. Random Gaussian starts almost never land near such a cod
 (the objective is invariant), so the search explores the few free points of the orbit
 representatives. Nothing here reads a table: the groups are built from their generators.
 
+In any dimension the central inversion x -> -x (``ANTIPODAL``, "Ci") is a symmetry of the objective too, and the
+root systems that give the d = 5 and d = 7 kissing codes (D5: 40 points, E7: 126, both 60 deg) are unions of
+antipodal pairs. An antipodal start is N/2 random points and their negatives (odd N: (N + 1)/2 pairs less one
+point).
+
     group = rotation_group("I")              # (60, 3, 3) rotation matrices
     orbits = special_orbits(group)           # fixed-axis orbits: sizes 12, 20, 30
     x = symmetric_start(120, group, rng)     # (120, 3) or None when N is no sum of orbit sizes
+    y = antipodal_start(126, 7, rng)         # (126, 7): 63 random points and their negatives
 """
 from __future__ import annotations
 
@@ -17,7 +23,10 @@ import math
 
 import numpy as np
 
-GROUPS = ("C2", "C3", "C4", "C5", "D2", "D3", "D4", "D5", "T", "O", "I")
+GROUPS = ("C2", "C3", "C4", "C5", "D2", "D3", "D4", "D5", "T", "O", "I")  # rotation groups of S^2 (d = 3)
+ANTIPODAL = "Ci"  # the central inversion {1, -1}: any d, any N >= 2 (odd N: one antipode left out)
+_UNKNOWN = (f"symmetric_groups: group must be one of {GROUPS} (or Cn/Dn with n >= 2, or {ANTIPODAL!r}), "
+            "got {name!r}")
 
 
 def axis_rotation(axis, angle: float) -> np.ndarray:
@@ -63,13 +72,13 @@ def _group(name: str) -> np.ndarray:
     if name == "I":  # 5-fold about an icosahedron vertex (0, 1, phi), 2-fold about an edge midpoint (z)
         phi = (1 + math.sqrt(5)) / 2
         return closure([axis_rotation((0, 1, phi), 2 * math.pi / 5), axis_rotation((0, 0, 1), math.pi)])
-    raise ValueError(f"symmetric_groups: group must be one of {GROUPS} (or Cn/Dn with n >= 2), got {name!r}")
+    raise ValueError(_UNKNOWN.format(name=name))
 
 
 def _named(name) -> np.ndarray:
     """The cached group of a validated name (ValueError naming ``symmetric_groups``); not to be mutated."""
     if not isinstance(name, str) or (name[:1] in "CD" and name[1:].isdigit() and int(name[1:]) < 2):
-        raise ValueError(f"symmetric_groups: group must be one of {GROUPS} (or Cn/Dn with n >= 2), got {name!r}")
+        raise ValueError(_UNKNOWN.format(name=name))
     return _group(name)
 
 
@@ -128,9 +137,10 @@ def _named_special(name: str) -> tuple[np.ndarray, ...]:
 
 def fitting_groups(N: int, groups=GROUPS) -> list[str]:
     """The names among ``groups`` whose orbit sizes sum to N (each name validated: ValueError naming
-    ``symmetric_groups``); the groups' special orbits are computed once per name and kept."""
+    ``symmetric_groups``; ``ANTIPODAL`` fits every N); the groups' special orbits are computed once per name and
+    kept."""
     return [g for g in groups
-            if orbit_plans(N, [len(o) for o in _named_special(g)], len(_named(g)))]
+            if g == ANTIPODAL or orbit_plans(N, [len(o) for o in _named_special(g)], len(_named(g)))]
 
 
 def orbit_plan(N: int, group: np.ndarray, rng: np.random.Generator,
@@ -161,16 +171,29 @@ def symmetric_start(N: int, group: np.ndarray, rng: np.random.Generator,
     return x @ (q * np.sign(np.diag(r)))
 
 
-def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=GROUPS) -> np.ndarray:
-    """``count`` random symmetric codes of N points (`symmetric_start`), cycling over the ``groups`` (names)
-    that admit N (`fitting_groups`). Returns (count, N, 3); ValueError naming ``symmetric_groups`` when none
-    admits N."""
+def antipodal_start(N: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """A random code of N points on S^{d-1} invariant under x -> -x: ceil(N/2) random unit points and their
+    negatives, one point dropped when N is odd. (N, d) unit rows."""
+    y = rng.standard_normal(((N + 1) // 2, d))
+    y /= np.linalg.norm(y, axis=1, keepdims=True)
+    return np.concatenate([y, -y])[:N]
+
+
+def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=None, d: int = 3) -> np.ndarray:
+    """``count`` random symmetric codes of N points in dimension ``d`` (`symmetric_start`, `antipodal_start`),
+    cycling over the ``groups`` (names; default `GROUPS` for d = 3, ``ANTIPODAL`` otherwise) that admit N
+    (`fitting_groups`). Returns (count, N, d); ValueError naming ``symmetric_groups`` when none admits N or a
+    rotation group is named with d != 3."""
+    groups = (GROUPS if d == 3 else (ANTIPODAL,)) if groups is None else tuple(groups)
+    if d != 3 and any(g != ANTIPODAL for g in groups):
+        raise ValueError(f"symmetric_groups: only {ANTIPODAL!r} (antipodal) is built for d = {d}, got {groups}")
     fits = fitting_groups(N, groups)
     if not fits:
-        raise ValueError(f"symmetric_groups: none of {tuple(groups)} has orbits summing to N = {N}")
-    return np.stack([symmetric_start(N, _named(g), rng, list(_named_special(g)))
+        raise ValueError(f"symmetric_groups: none of {groups} has orbits summing to N = {N}")
+    return np.stack([antipodal_start(N, d, rng) if g == ANTIPODAL
+                     else symmetric_start(N, _named(g), rng, list(_named_special(g)))
                      for g in (fits[i % len(fits)] for i in range(count))])
 
 
-__all__ = ["GROUPS", "admits", "axis_rotation", "closure", "fitting_groups", "orbit", "orbit_plan", "orbit_plans",
-           "rotation_group", "special_orbits", "symmetric_start", "symmetric_starts"]
+__all__ = ["ANTIPODAL", "GROUPS", "admits", "antipodal_start", "axis_rotation", "closure", "fitting_groups", "orbit",
+           "orbit_plan", "orbit_plans", "rotation_group", "special_orbits", "symmetric_start", "symmetric_starts"]
