@@ -280,6 +280,39 @@ print("ok")
     assert p.returncode == 0 and "ok" in p.stdout, p.stderr[-2000:]
 
 
+def test_softmax_vs_tammes_recheck_goes_round_while_the_softmax_code_is_the_better_tammes_code():
+    # refine_all replaced by a stand-in: the Tammes refinement returns its start, the softmax one returns the next of
+    # a sequence of ever better softmax codes (the octahedron, perturbed less and less). Each round the softmax code
+    # beats the Tammes code, so the recheck goes round up to max_rounds, and the Tammes side ends at the last one
+    script = """
+import numpy as np, softmax_vs_tammes as s
+octa = np.vstack([np.eye(3), -np.eye(3)])
+P = np.random.default_rng(3).standard_normal(octa.shape)
+seq = [s.unit(octa + t * P) for t in (0.3, 0.2, 0.1, 0.05, 0.02, 0.01)]
+calls = []
+def fake(problem, starts, cells, stage, fast, chunk):
+    calls.append(problem)
+    if problem == "tammes":
+        return [{"W": p["W"]} for p in starts]
+    W = seq[min(sum(c == "softmax-code" for c in calls), len(seq) - 1)]
+    return [{"W": W, "H": W} for _ in starts]
+s.refine_all = fake
+cells = [(3, 6)]
+soft = [{"W": seq[0], "H": seq[0]}]
+t = s.Table(cells, soft, s.exact_figures(cells, [seq[0]]), [{"W": seq[0]}], fast=True, chunk=1)
+rhos = [f["rho"] for f in s.exact_figures(cells * len(seq), seq)]
+assert all(a < b for a, b in zip(rhos, rhos[1:])), rhos
+t.recheck([0], max_rounds=3)
+# own Tammes, own softmax, then 3 rounds of (Tammes from softmax, softmax from Tammes)
+assert calls == ["tammes", "softmax-code"] + ["tammes", "softmax-code"] * 3, calls
+assert t.soft[0]["W"] is seq[4] and t.tam[0]["W"] is seq[3], (t.soft_src, t.tam_src)
+assert t.tam_src[0] == "recheck from softmax" and t.soft_src[0] == "recheck from tammes"
+print("ok")
+"""
+    p = subprocess.run([sys.executable, "-c", script], cwd=BENCH, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0 and "ok" in p.stdout, p.stderr[-2000:]
+
+
 def test_softmax_vs_tammes_fast_run_rechecks_the_cells_asked_for(tmp_path):
     out = tmp_path / "svt"
     p = run_script("softmax_vs_tammes.py", "--cells", "3:5-6", "--restarts", "2", "--max-steps", "200",

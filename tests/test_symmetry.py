@@ -67,7 +67,7 @@ def test_symmetric_starts_cycle_over_the_groups_that_fit_and_name_errors():
     assert out.shape == (5, 73, 3)
     with pytest.raises(ValueError, match="symmetric_groups"):
         symmetric_starts(61, 2, rng, ("I",))  # 61 is no sum of 12, 20, 30 and 60s
-    for bad in ("X", "C1", "D0", 5):
+    for bad in ("X", "C1", "D0", 5, ANTIPODAL):  # the antipodal map is a symmetry but no rotation
         with pytest.raises(ValueError, match="symmetric_groups"):
             rotation_group(bad)
 

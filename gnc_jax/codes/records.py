@@ -356,7 +356,7 @@ def _check_symmetric(symmetric, groups, d: int, Ns: list[int]) -> tuple[str, ...
         raise ValueError(f"symmetric_groups: only {ANTIPODAL!r} (antipodal starts) is built for d = {d}, "
                          f"got {names}")
     if not names:
-        raise ValueError("symmetric_groups must name at least one rotation group")
+        raise ValueError("symmetric_groups must name at least one group")
     for N in Ns:
         if not fitting_groups(N, names):
             raise ValueError(f"symmetric_groups: none of {names} has orbits summing to N = {N}")

@@ -77,6 +77,9 @@ def _group(name: str) -> np.ndarray:
 
 def _named(name) -> np.ndarray:
     """The cached group of a validated name (ValueError naming ``symmetric_groups``); not to be mutated."""
+    if name == ANTIPODAL:
+        raise ValueError(f"symmetric_groups: {ANTIPODAL!r} (x -> -x) is no rotation of S^2 and has no matrices here; "
+                         "its starts are antipodal_start's")
     if not isinstance(name, str) or (name[:1] in "CD" and name[1:].isdigit() and int(name[1:]) < 2):
         raise ValueError(_UNKNOWN.format(name=name))
     return _group(name)
