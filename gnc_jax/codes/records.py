@@ -62,8 +62,8 @@ RELOCATE_MOVES = ((0.1, 0.0, 1.0, 1), (0.3, 1e-3, 0.25, 1), (0.1, 1e-3, 1.0, 2),
 # 119 1.2e-3 deg below the default's code; on the misses of 71..109 they matched 80, 94 and 109 (73, 85, 91, 99,
 # 101, 102 unchanged), and went beyond the record at 125 (127 unchanged); at seed 1 with neighbour seeds
 # (`start_codes`) they went beyond the record at 119 and matched 73 and 91 (benchmarks/RESULTS.md); on N = 4..40
-# they matched every row but cost ~55 % more per round and saved no rounds; on N = 41..60 they missed N = 58
-# (+2.2e-3 deg), which the defaults matched, at +39 % per round; N = 61..130 not rerun with them.
+# they matched every row but cost ~55 % more per round and saved no rounds; on N = 41..70 they missed N = 58
+# (+2.2e-3 deg) and N = 69 (+1.7e-4 deg), which the defaults matched, at +39-52 % per round; N = 71..130 not rerun.
 # In d != 3 the symmetric starts are antipodal (N/2 random points and their negatives): on (5, 40) 3-15 of 128
 # surrogate solves from them reached the D5 roots' 60 deg, none of 128 from Gaussian starts; on (7, 126) they did
 # no better than Gaussian starts (the best of 128, refined: 58.72 vs 58.89 deg; E7's roots are at 60 deg).
