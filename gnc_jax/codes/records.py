@@ -343,23 +343,17 @@ def _check_start_codes(start_codes, Ns: list[int], d: int, N_pad: int) -> dict[i
 
 
 def _check_symmetric(symmetric, groups, d: int, Ns: list[int]) -> tuple[str, ...]:
-    """Validate ``symmetric`` (a count >= 0) and ``symmetric_groups`` (names, default: the rotation groups of
-    `symmetry.GROUPS` for d = 3, the antipodal map elsewhere, the only one built there; each N must fit one of
-    them) before any compile; returns the group names."""
-    from .symmetry import ANTIPODAL, GROUPS, fitting_groups
+    """Validate ``symmetric`` (a count >= 0) and, when it is > 0, ``symmetric_groups`` (`symmetry.group_names`:
+    default the rotation groups for d = 3, the antipodal map elsewhere; each N must fit one of them) before any
+    compile; returns the group names (none when ``symmetric`` is 0)."""
+    from .symmetry import group_names, require_fit
 
     check_int(symmetric, "symmetric", 0)
-    names = (GROUPS if d == 3 else (ANTIPODAL,)) if groups is None else tuple(groups)
     if not symmetric:
-        return names
-    if d != 3 and any(g != ANTIPODAL for g in names):
-        raise ValueError(f"symmetric_groups: only {ANTIPODAL!r} (antipodal starts) is built for d = {d}, "
-                         f"got {names}")
-    if not names:
-        raise ValueError("symmetric_groups must name at least one group")
+        return ()
+    names = group_names(groups, d)
     for N in Ns:
-        if not fitting_groups(N, names):
-            raise ValueError(f"symmetric_groups: none of {names} has orbits summing to N = {N}")
+        require_fit(N, names)
     return names
 
 

@@ -182,21 +182,35 @@ def antipodal_start(N: int, d: int, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([y, -y])[:N]
 
 
-def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=None, d: int = 3) -> np.ndarray:
-    """``count`` random symmetric codes of N points in dimension ``d`` (`symmetric_start`, `antipodal_start`),
-    cycling over the ``groups`` (names; default `GROUPS` for d = 3, ``ANTIPODAL`` otherwise) that admit N
-    (`fitting_groups`). Returns (count, N, d); ValueError naming ``symmetric_groups`` when none admits N or a
-    rotation group is named with d != 3."""
-    groups = (GROUPS if d == 3 else (ANTIPODAL,)) if groups is None else tuple(groups)
-    if d != 3 and any(g != ANTIPODAL for g in groups):
-        raise ValueError(f"symmetric_groups: only {ANTIPODAL!r} (antipodal) is built for d = {d}, got {groups}")
+def group_names(groups, d: int) -> tuple[str, ...]:
+    """The group names for dimension ``d``: ``groups`` as a tuple, or by default `GROUPS` for d = 3 and
+    ``ANTIPODAL`` otherwise. ValueError naming ``symmetric_groups`` when none is named or a rotation group is
+    named with d != 3 (only the antipodal map is built there)."""
+    names = (GROUPS if d == 3 else (ANTIPODAL,)) if groups is None else tuple(groups)
+    if not names:
+        raise ValueError("symmetric_groups must name at least one group")
+    if d != 3 and any(g != ANTIPODAL for g in names):
+        raise ValueError(f"symmetric_groups: only {ANTIPODAL!r} (antipodal starts) is built for d = {d}, got {names}")
+    return names
+
+
+def require_fit(N: int, groups) -> list[str]:
+    """`fitting_groups`, with a ValueError naming ``symmetric_groups`` when none of ``groups`` admits N."""
     fits = fitting_groups(N, groups)
     if not fits:
-        raise ValueError(f"symmetric_groups: none of {groups} has orbits summing to N = {N}")
+        raise ValueError(f"symmetric_groups: none of {tuple(groups)} has orbits summing to N = {N}")
+    return fits
+
+
+def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=None, d: int = 3) -> np.ndarray:
+    """``count`` random symmetric codes of N points in dimension ``d`` (`symmetric_start`, `antipodal_start`),
+    cycling over the ``groups`` (`group_names`) that admit N (`require_fit`). Returns (count, N, d)."""
+    fits = require_fit(N, group_names(groups, d))
     return np.stack([antipodal_start(N, d, rng) if g == ANTIPODAL
                      else symmetric_start(N, _named(g), rng, list(_named_special(g)))
                      for g in (fits[i % len(fits)] for i in range(count))])
 
 
-__all__ = ["ANTIPODAL", "GROUPS", "admits", "antipodal_start", "axis_rotation", "closure", "fitting_groups", "orbit",
-           "orbit_plan", "orbit_plans", "rotation_group", "special_orbits", "symmetric_start", "symmetric_starts"]
+__all__ = ["ANTIPODAL", "GROUPS", "admits", "antipodal_start", "axis_rotation", "closure", "fitting_groups",
+           "group_names", "orbit", "orbit_plan", "orbit_plans", "require_fit", "rotation_group", "special_orbits",
+           "symmetric_start", "symmetric_starts"]
