@@ -23,8 +23,10 @@ For every d in [--dmin, --dmax] and K in [d + 2, --kmax] (K <= d + 1 is the simp
 Unless --no-cross-seed, each side is also refined from the other side's best code (this run's own solves, never
 a table), and a cell more than 1e-9 below the value of a larger K of the same d in this run (both optima are
 non-increasing in K) is refined again from that larger code minus its surplus points, in rounds until none is
-lifted (a lifted cell can leave a smaller K below it); the columns softmax_source /
-tammes_source say which start won ("own", "from softmax" / "from tammes", "from K=...", "from --tammes-codes").
+lifted (a lifted cell can leave a smaller K below it); with --grow, each Tammes code also starts from its K - 1
+cell's code plus one point at a deepest hole (gnc_jax.codes.records.grown_codes), chained up the K while cells are
+lifted. The columns softmax_source / tammes_source say which start won ("own", "from softmax" / "from tammes",
+"from K=...", "grown from K=...", "from --tammes-codes").
 --tammes-codes FILES adds, for the cells they cover, the codes of earlier tammes_records.py runs (that script's own
 finds from random starts, read by its reader, which refuses rows it did not write) to the Tammes side's candidates
 before the cross-seeding, so a d = 3 row can take the record search's codes without searching again.
@@ -228,6 +230,41 @@ def repair_monotone(problem: str, pts: list, values: list, cells: list, tol: flo
     return {i: (p, cells[j][1]) for (i, j), p in zip(todo.items(), out)}
 
 
+GROW_HOLES = 2  # --grow: candidates per cell, the smaller code plus one point at each of this many deepest holes
+
+
+def grow_from_smaller(pts: list, values: list, cells: list, idx, holes: int = GROW_HOLES, stage=None, fast=False,
+                      chunk: int | None = None) -> dict:
+    """Tammes codes of the cells ``idx`` grown from the K - 1 cell of the same d in this run: that code plus one point
+    at each of its ``holes`` deepest distinct holes (gnc_jax.codes.records.grown_codes, holes polished), refined, the
+    best kept. Only cells more than 1e-12 below their K - 1 cell are tried (growing reaches at most its value).
+    Returns {cell index: (refined point, K - 1)} for the cells tried."""
+    from gnc_jax.codes.records import grown_codes
+
+    where = {c: i for i, c in enumerate(cells)}
+    todo = {}  # cell index: its K - 1 cell's index
+    for i in sorted(idx):
+        j = where.get((cells[i][0], cells[i][1] - 1))
+        if j is not None and values[j] > values[i] + 1e-12:
+            todo[i] = j
+    if not todo:
+        return {}
+    if stage:
+        stage(f"  tammes: {len(todo)} cell(s) grown from K - 1 ({holes} hole(s) each)")
+    starts, owners = [], []
+    for i, j in todo.items():
+        d, K = cells[i]
+        for W in grown_codes(pts[j]["W"], holes, np.random.default_rng([d, K, 13])):
+            starts.append({"W": W})
+            owners.append(i)
+    out = refine_all("tammes", starts, [cells[i] for i in owners], None, fast, chunk)
+    best = {}
+    for i, p in zip(owners, out):
+        if i not in best or max_cos(p["W"]) < max_cos(best[i]["W"]):
+            best[i] = p
+    return {i: (best[i], cells[todo[i]][1]) for i in todo}
+
+
 class Table:
     """Each cell's best softmax code (with its exact figures) and best Tammes code so far, where each came from, and
     the refinements that improve them in place: cross-seeding, the below-a-larger-K repair and the full-refinement
@@ -237,6 +274,11 @@ class Table:
         self.cells, self.soft, self.f_soft, self.tam = cells, soft, f_soft, tam
         self.fast, self.chunk, self.stage = fast, chunk, stage
         self.soft_src, self.tam_src = ["own"] * len(cells), ["own"] * len(cells)
+        self.where = {c: i for i, c in enumerate(cells)}
+
+    def next_k(self, idx) -> set:
+        """Indices of the cells (d, K + 1) of the cells ``idx`` that are in the table."""
+        return {self.where[(d, K + 1)] for d, K in (self.cells[i] for i in idx) if (d, K + 1) in self.where}
 
     def gap(self, i: int) -> float:
         """rho of cell i's softmax code - delta_T^2/2 of its Tammes code."""
@@ -281,11 +323,27 @@ class Table:
         self._tammes_from(idx, "softmax", self.fast, "from softmax")
         self._softmax_from(idx, "tammes", self.fast, "from tammes")
 
-    def repair(self, cross_seed: bool, max_rounds: int = 10) -> set:
+    def grow(self, idx) -> set:
+        """Grow the Tammes codes of the cells ``idx`` from their K - 1 cells (grow_from_smaller), then of the next K
+        of each cell lifted, until none is; return the cells lifted (label "grown from K=...")."""
+        lifted, todo = set(), set(idx)
+        while todo:
+            values = [1.0 - max_cos(t["W"]) for t in self.tam]
+            fixed = grow_from_smaller(self.tam, values, self.cells, todo, stage=self.stage, fast=self.fast, chunk=self.chunk)
+            new = self.adopt_tammes(list(fixed), [p for p, _ in fixed.values()],
+                                    [f"grown from K={K2}" for _, K2 in fixed.values()])
+            lifted |= new
+            todo = self.next_k(new)
+        return lifted
+
+    def repair(self, cross_seed: bool, max_rounds: int = 10, grow: bool = False) -> set:
         """Refine every cell more than 1e-9 below a larger K's value (either side) from that code minus points
-        (repair_monotone), cross-seed the repaired cells if ``cross_seed``, and repeat while a round lifts a cell (a
-        lifted cell can leave a smaller K below it), at most ``max_rounds`` rounds; return the cells lifted."""
+        (repair_monotone), and with ``grow`` every Tammes code from its K - 1 cell's code plus a point (`grow`: every
+        cell in the first round, then the next K of the cells lifted); cross-seed the repaired cells if
+        ``cross_seed``, and repeat while a round lifts a cell (a lifted cell can leave a smaller K below it), at most
+        ``max_rounds`` rounds; return the cells lifted."""
         lifted = set()
+        grow_todo = set(range(len(self.cells))) if grow else set()
         for _ in range(max_rounds):
             new = set()
             for problem, pts, values, adopt in (
@@ -293,6 +351,9 @@ class Table:
                     ("softmax-code", self.soft, [f["rho"] for f in self.f_soft], self.adopt_softmax)):
                 fixed = repair_monotone(problem, pts, values, self.cells, 1e-9, self.stage, self.fast, self.chunk)
                 new |= adopt(list(fixed), [p for p, _ in fixed.values()], [f"from K={K2}" for _, K2 in fixed.values()])
+            grown = self.grow(grow_todo) if grow_todo else set()
+            new |= grown
+            after_growth = {i: self.tam[i] for i in grown}
             if not new:
                 break
             if cross_seed:  # so that the gap of a repaired cell compares the two sides' best again
@@ -300,6 +361,8 @@ class Table:
                     self.stage(f"cross-seeding the {len(new)} repaired cell(s)")
                 self.cross_seed(sorted(new))
             lifted |= new
+            if grow:  # a Tammes code changed since its growth chain (repaired, cross-seeded) can grow the next K
+                grow_todo = self.next_k(i for i in new if self.tam[i] is not after_growth.get(i))
         else:
             if self.stage:
                 self.stage(f"  repair stopped after {max_rounds} rounds with cells still lifted in the last one")
@@ -549,6 +612,9 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true",
                     help="continue a run of the same cells that stopped: its codes, written to OUT.codes.npz after "
                          "each stage, are taken up where it had got (no solve again); without that file, a fresh run")
+    ap.add_argument("--grow", action="store_true",
+                    help="in the repair, also start each Tammes code from its K - 1 cell's code (this run's) plus one "
+                         "point at a deepest hole, chained up the K of each d while a cell is lifted")
     ap.add_argument("--tol", type=float, default=1e-6, help="flag |gap| above this")
     ap.add_argument("--device-label", default=None, help="device description written to the JSON")
     ap.add_argument("--merge", default=None,
@@ -669,7 +735,7 @@ def main(argv=None) -> int:
     if refined:
         # both optima are non-increasing in K: a cell below a larger K's value starts again from that code
         stage("cells below a larger K of the same d")
-        table.repair(a.cross_seed)
+        table.repair(a.cross_seed, grow=a.grow)
         checkpoint("repaired")
     rechecked = {}  # cell index: its gap before the recheck
     if refined and fast and a.cross_seed and a.recheck != "none":
@@ -710,13 +776,13 @@ def main(argv=None) -> int:
     kept_src = {"own", "records search"} | {label for label, _ in starts}
     crossed = sum(r["softmax_source"] not in kept_src or r["tammes_source"] not in kept_src for r in rows)
     print(f"{len(rows)} cells, {len(flagged)} flagged (|gap| > {a.tol:g}), {crossed} improved by cross-seeding or "
-          f"from a larger K{f', {len(adopted)} took a better code from --start-codes' if a.start_codes else ''}; "
+          f"from another K{f', {len(adopted)} took a better code from --start-codes' if a.start_codes else ''}; "
           f"{seconds:.1f} s "
           f"(batched solves {t_solve:.1f} s, compile included)")
     print(add_checks(rows, a.tol))
     meta = dict(**run_meta(a.device_label), restarts=a.restarts, seed=a.seed,
                 max_steps=a.max_steps, refined=refined, refine=a.refine if refined else None,
-                refine_chunk=chunk, cross_seed=a.cross_seed, recheck=a.recheck if refined and fast and a.cross_seed else None,
+                refine_chunk=chunk, cross_seed=a.cross_seed, grow=a.grow, recheck=a.recheck if refined and fast and a.cross_seed else None,
                 rechecked=len(rechecked), start_codes=a.start_codes, resumed_after=resumed,
                 tammes_search=a.tammes_search, symmetric=a.symmetric, tammes_codes=a.tammes_codes, seconds=seconds,
                 tol=a.tol,

@@ -251,6 +251,35 @@ print("ok")
     assert p.returncode == 0 and "ok" in p.stdout, p.stderr[-2000:]
 
 
+def test_softmax_vs_tammes_grow_chains_each_tammes_code_from_the_smaller_K():
+    # Tammes side of d = 2: K = 4 the square (90 deg), K = 5 at 50 deg, K = 6 at 40 deg: no cell lies below a larger
+    # K, so the repair alone lifts nothing. With grow, K = 5 starts from the square plus a point in a hole and is
+    # refined to the pentagon (72 deg), and then K = 6 from the pentagon plus a point to the hexagon (60 deg).
+    script = """
+import math, numpy as np, softmax_vs_tammes as s
+def polygon(K):
+    return np.array([[math.cos(t), math.sin(t)] for t in np.arange(K) * 2 * math.pi / K])
+def at(*deg):
+    return np.array([[math.cos(math.radians(a)), math.sin(math.radians(a))] for a in deg])
+cells = [(2, 4), (2, 5), (2, 6)]
+tam = [{"W": polygon(4)}, {"W": at(0, 50, 100, 200, 290)}, {"W": at(0, 40, 80, 120, 200, 290)}]
+def table():
+    soft = [{"W": polygon(K), "H": polygon(K)} for _, K in cells]
+    return s.Table(cells, soft, s.exact_figures(cells, [p["W"] for p in soft]), [dict(t) for t in tam], fast=False,
+                   chunk=None)
+t = table()
+assert t.repair(cross_seed=False) == set() and t.tam_src == ["own"] * 3
+t = table()
+lifted = t.repair(cross_seed=False, grow=True)
+assert lifted == {1, 2} and t.tam_src == ["own", "grown from K=4", "grown from K=5"], (lifted, t.tam_src)
+angles = [math.degrees(math.acos(s.max_cos(p["W"]))) for p in t.tam]
+assert all(abs(a - b) < 1e-6 for a, b in zip(angles, (90.0, 72.0, 60.0))), angles
+print("ok")
+"""
+    p = subprocess.run([sys.executable, "-c", script], cwd=BENCH, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0 and "ok" in p.stdout, p.stderr[-2000:]
+
+
 def test_softmax_vs_tammes_recheck_gives_a_flagged_cell_the_full_refinement_from_both_codes():
     # (3, 6) holds a good softmax code (a perturbed cross-polytope) beside a poor Tammes code (a sixth point 17 deg
     # from the first), so the cell is flagged; the recheck lifts the Tammes side to 90 deg, the softmax side to the

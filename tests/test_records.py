@@ -10,9 +10,9 @@ from conftest import cross_polytope, icosahedron, random_rotation
 
 import gnc_jax
 from gnc_jax.cli import main
-from gnc_jax.codes import cell24, min_angle_deg
+from gnc_jax.codes import cell24, e7_roots, min_angle_deg
 from gnc_jax.codes.records import (HOP_MOVES, RecordRow, deepest_hole, distinct_holes, grown_codes, hop_move_table,
-                                   neighbor_starts, parse_range, perturb, pick_distinct, relocate_points, run_records,
+                                   neighbor_starts, parse_range, perturb, polish_holes, pick_distinct, relocate_points, run_records,
                                    search_code, search_codes, solve_record, start_temperatures, thinned_codes)
 from gnc_jax.solvers.base import Status
 from gnc_jax.solvers.refine import FAST_KW, refine_problem, refine_softmax_code, refine_tammes
@@ -193,6 +193,35 @@ def test_distinct_holes_grown_and_thinned_codes_of_the_icosahedron():
     assert neighbor_starts(12).shape == (0, 12, 0)
     with pytest.raises(ValueError, match="neighbor_starts"):
         neighbor_starts(12, smaller=x)
+
+
+def test_polished_holes_are_exact_where_a_random_net_falls_short():
+    # E7's 126 roots (60 deg apart) less 14 of them, rotated: the kissing number of d = 7 is 126, so every hole as
+    # deep as 60 deg is a removed root. The polished holes find them exactly; the random net alone stays far short.
+    rng = np.random.default_rng(3)
+    roots = np.asarray(e7_roots(), np.float64) @ random_rotation(7, 5)
+    roots /= np.linalg.norm(roots, axis=1, keepdims=True)
+    removed, kept = roots[:14], roots[14:]
+    holes = distinct_holes(kept, 14, rng, samples=8192)
+    depth = np.degrees(np.arccos(np.max(holes @ kept.T, axis=1)))
+    at_root = np.max(holes @ removed.T, axis=1)
+    assert np.sum(np.abs(depth - 60.0) < 1e-9) >= 10 and np.all(depth <= 60.0 + 1e-9), depth
+    np.testing.assert_allclose(at_root[np.abs(depth - 60.0) < 1e-9], 1.0, atol=1e-12)  # each one a removed root
+    raw = distinct_holes(kept, 1, np.random.default_rng(3), samples=8192, polish=0)
+    assert np.degrees(np.arccos(np.max(raw @ kept.T))) < 58.0
+    # d = 3: the icosahedron's face centres exactly (37.377 deg), and a polish never leaves a candidate shallower
+    x = icosahedron() @ random_rotation(3, 6)
+    face = np.degrees(np.arccos(np.sqrt((5 + 2 * np.sqrt(5)) / 15)))
+    hole = deepest_hole(x, rng)
+    assert abs(np.degrees(np.arccos(np.max(x @ hole))) - face) < 1e-9
+    code = rng.standard_normal((30, 4))
+    code /= np.linalg.norm(code, axis=1, keepdims=True)
+    cand = rng.standard_normal((50, 4))
+    cand /= np.linalg.norm(cand, axis=1, keepdims=True)
+    out = polish_holes(code, cand)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-12)
+    assert np.all(np.max(out @ code.T, axis=1) <= np.max(cand @ code.T, axis=1) + 1e-15)
+    assert np.mean(np.max(out @ code.T, axis=1)) < np.mean(np.max(cand @ code.T, axis=1)) - 0.05
 
 
 def test_start_codes_join_round_zero_and_are_validated():
