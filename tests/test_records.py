@@ -12,8 +12,9 @@ import gnc_jax
 from gnc_jax.cli import main
 from gnc_jax.codes import cell24, e7_roots, min_angle_deg
 from gnc_jax.codes.records import (HOP_MOVES, RecordRow, deepest_hole, distinct_holes, grown_codes, hop_move_table,
-                                   neighbor_starts, parse_range, perturb, polish_holes, pick_distinct, relocate_points, run_records,
-                                   search_code, search_codes, solve_record, start_temperatures, thinned_codes)
+                                   neighbor_starts, parse_range, perturb, pick_distinct, polish_holes, relocate_points,
+                                   run_records, search_code, search_codes, solve_record, start_temperatures,
+                                   thinned_codes)
 from gnc_jax.solvers.base import Status
 from gnc_jax.solvers.refine import FAST_KW, refine_problem, refine_softmax_code, refine_tammes
 
@@ -470,3 +471,28 @@ def test_antipodal_starts_reach_the_d5_kissing_code_from_random_points():
     assert angle == pytest.approx(60.0, abs=1e-6) and pts.shape == (40, 5)
     G = pts @ pts.T
     assert int(np.sum(G < -1 + 1e-6)) == 40  # the code found is antipodal: each point's negative is in it
+
+
+def test_hot_antipodal_starts_reach_the_e7_roots_from_random_points():
+    # (d 7, N 126): the 126 roots of E7 (60 deg). Gaussian starts stop near 58.9 deg; antipodal starts first solved
+    # at temperature 0.1 (half of them, `ANTIPODAL_START_TAUS`) reach 60 deg in a few of 32. The code found has
+    # the E7 roots' sorted Gram entries (rotation-invariant), so it is that code up to an orthogonal map.
+    pts, angle, _ = search_code(7, 126, restarts=1, symmetric=48, max_rounds=1, hops=0, refine_top=1)
+    assert angle == pytest.approx(60.0, abs=1e-6)
+    roots = np.asarray(e7_roots(), np.float64)
+    roots /= np.linalg.norm(roots, axis=1, keepdims=True)
+    iu = np.triu_indices(126, 1)
+    np.testing.assert_allclose(np.sort((pts @ pts.T)[iu]), np.sort((roots @ roots.T)[iu]), atol=1e-6)
+
+
+def test_symmetric_temperatures_cycle_per_group_kind():
+    from gnc_jax.codes.records import ANTIPODAL_START_TAUS, START_TAUS, symmetric_temperatures
+
+    # d = 3, rotation groups: the fresh restarts' cycle, unchanged
+    np.testing.assert_array_equal(symmetric_temperatures(24, 6, None, 3), start_temperatures(range(6), START_TAUS))
+    # any d, antipodal starts: their own cycle (hot first)
+    np.testing.assert_array_equal(symmetric_temperatures(126, 5, None, 7),
+                                  [ANTIPODAL_START_TAUS[i % len(ANTIPODAL_START_TAUS)] for i in range(5)])
+    # mixed groups in d = 3: each kind cycles over its own starts
+    out = symmetric_temperatures(24, 4, ("O", "Ci"), 3)
+    np.testing.assert_array_equal(out, [START_TAUS[0], ANTIPODAL_START_TAUS[0], START_TAUS[1], ANTIPODAL_START_TAUS[1]])

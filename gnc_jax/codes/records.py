@@ -65,14 +65,19 @@ RELOCATE_MOVES = ((0.1, 0.0, 1.0, 1), (0.3, 1e-3, 0.25, 1), (0.1, 1e-3, 1.0, 2),
 # they matched every row but cost ~55 % more per round and saved no rounds; on N = 41..70 they missed N = 58
 # (+2.2e-3 deg) and N = 69 (+1.7e-4 deg), which the defaults matched, at +39-52 % per round; N = 71..130 not rerun.
 # In d != 3 the symmetric starts are antipodal (N/2 random points and their negatives): on (5, 40) 3-15 of 128
-# surrogate solves from them reached the D5 roots' 60 deg, none of 128 from Gaussian starts; on (7, 126) they did
-# no better than Gaussian starts (the best of 128, refined: 58.72 vs 58.89 deg; E7's roots are at 60 deg).
+# surrogate solves from them reached the D5 roots' 60 deg, none of 128 from Gaussian starts; on (7, 126), from
+# the start temperatures of the fresh restarts, they did no better than Gaussian starts (58.72 vs 58.89 deg), and
+# from 0.1 they reach E7's 60 deg (``ANTIPODAL_START_TAUS``).
 HOP_STAGES = 3
 POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
 # First continuation temperatures of the fresh restarts, cycled over restart indices. From 0.03 the
 # continuation funnels almost every start into a few basins (d = 3, N = 49: 121 of 128 starts in one,
 # none in the record's); colder starts keep more of the random start's diversity.
 START_TAUS = (0.03, 0.01, 0.003, 0.001)
+# First temperatures of the antipodal starts (``symmetric``, group "Ci"), cycled over them. Hot starts keep the
+# orbit's freedom longer: from 0.1, 3 of 32 surrogate solves of (7, 126) reached the E7 roots' 60 deg, none from 0.03
+# or 0.3, and none of 32 Gaussian starts from 0.1; the D5 roots (5, 40) need the colder 0.03 (9 of 64; 0 from 0.1).
+ANTIPODAL_START_TAUS = (0.1, 0.03)
 # Screening: a short float64 refinement of the whole pool. The surrogate's end point stops
 # 0.05-0.2 deg short of its basin's optimum, more than basins differ, so its angle cannot rank
 # candidates; a few augmented-Lagrangian outer steps can, at a fraction of a full refinement.
@@ -422,6 +427,18 @@ def start_temperatures(restart_ids: Iterable[int], start_taus=START_TAUS) -> np.
     return np.asarray([start_taus[int(r) % len(start_taus)] for r in restart_ids], np.float64)
 
 
+def symmetric_temperatures(N: int, count: int, groups, d: int, start_taus=START_TAUS) -> np.ndarray:
+    """First continuation temperature of each of ``count`` symmetric starts (`symmetry.start_groups`): the rotation
+    groups' cycle ``start_taus`` over their starts, the antipodal starts' ``ANTIPODAL_START_TAUS`` over theirs."""
+    from .symmetry import ANTIPODAL, start_groups
+
+    names = start_groups(N, count, groups, d)
+    anti = np.cumsum([g == ANTIPODAL for g in names]) - 1
+    rot = np.cumsum([g != ANTIPODAL for g in names]) - 1
+    return np.asarray([ANTIPODAL_START_TAUS[a % len(ANTIPODAL_START_TAUS)] if g == ANTIPODAL
+                       else start_taus[r % len(start_taus)] for g, a, r in zip(names, anti, rot)], np.float64)
+
+
 def _pad_slots(groups: list[np.ndarray]) -> np.ndarray:
     """Concatenate per-N blocks of equal length, repeating the first block up to a power-of-two count
     of blocks (so a shrinking set of active N compiles only a few batch shapes)."""
@@ -522,16 +539,16 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
         # 1. pools: fresh restarts (continuation) and basin hops from the best (`HOP_MOVES`)
         ids = range(rnd * restarts, (rnd + 1) * restarts)
         starts = [random_starts(d, st.N, ids, seed, N_pad) for st in active]
-        taus = start_temperatures(ids, start_taus)
+        taus = [start_temperatures(ids, start_taus)] * len(active)
         if symmetric:  # extra restarts from random symmetric codes (symmetry.symmetric_starts)
             from .symmetry import symmetric_starts
 
             starts = [np.concatenate([s, np.pad(symmetric_starts(st.N, symmetric, st.rng, sym_groups, d),
                                                 ((0, 0), (0, N_pad - st.N), (0, 0)))]) for s, st in zip(starts, active)]
-            taus = np.concatenate([taus, start_temperatures(range(symmetric), start_taus)])
+            taus = [np.concatenate([t, symmetric_temperatures(st.N, symmetric, sym_groups, d, start_taus)])
+                    for t, st in zip(taus, active)]
         size = restarts + symmetric
-        fresh = surrogate_batch(d, _slot_counts(ns, size), _pad_slots(starts),
-                                tau_start=_pad_slots([taus] * len(active)))
+        fresh = surrogate_batch(d, _slot_counts(ns, size), _pad_slots(starts), tau_start=_pad_slots(taus))
         pools = _unslot(fresh, size, len(active))
         if rnd == 0 and seeded:  # the caller's codes, each N's cycled up to one common count (one batch shape)
             count = max(len(c) for c in seeded.values())
@@ -665,9 +682,10 @@ def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
     return sorted(out)
 
 
-__all__ = ["RecordRow", "deepest_hole", "distinct_holes", "exact_angles", "grown_codes", "neighbor_starts", "polish_holes",
-           "thinned_codes", "hop_move_table", "iter_search_codes", "iter_solve_records",
-           "parse_range", "perturb", "pick_distinct", "random_starts", "record_row", "refine_batch", "relocate_points",
-           "row_masks", "run_records", "search_code", "search_codes", "solve_record", "solve_records",
-           "start_temperatures", "surrogate_batch", "HOP_MOVES", "RELOCATE_MOVES", "SCREEN_KW", "SEARCH_DEFAULTS",
-           "START_TAUS"]
+__all__ = ["RecordRow", "deepest_hole", "distinct_holes", "exact_angles", "grown_codes", "neighbor_starts",
+           "polish_holes", "thinned_codes", "hop_move_table", "iter_search_codes", "iter_solve_records",
+           "parse_range", "perturb", "pick_distinct", "random_starts", "record_row", "refine_batch",
+           "relocate_points", "row_masks", "run_records", "search_code", "search_codes", "solve_record",
+           "solve_records", "start_temperatures", "surrogate_batch", "symmetric_temperatures", "HOP_MOVES",
+           "RELOCATE_MOVES", "SCREEN_KW", "SEARCH_DEFAULTS", "START_TAUS", "ANTIPODAL_START_TAUS", "HOLE_TAUS",
+           "HOLE_STEPS"]

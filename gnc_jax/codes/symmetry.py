@@ -9,7 +9,8 @@ representatives. Nothing here reads a table: the groups are built from their gen
 In any dimension the central inversion x -> -x (``ANTIPODAL``, "Ci") is a symmetry of the objective too, and the
 root systems that give the d = 5 and d = 7 kissing codes (D5: 40 points, E7: 126, both 60 deg) are unions of
 antipodal pairs. An antipodal start is N/2 random points and their negatives (odd N: (N + 1)/2 pairs less one
-point).
+point). The record search reaches both roots from such starts (E7 from a hot first temperature,
+``records.ANTIPODAL_START_TAUS``).
 
     group = rotation_group("I")              # (60, 3, 3) rotation matrices
     orbits = special_orbits(group)           # fixed-axis orbits: sizes 12, 20, 30
@@ -202,15 +203,21 @@ def require_fit(N: int, groups) -> list[str]:
     return fits
 
 
-def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=None, d: int = 3) -> np.ndarray:
-    """``count`` random symmetric codes of N points in dimension ``d`` (`symmetric_start`, `antipodal_start`),
-    cycling over the ``groups`` (`group_names`) that admit N (`require_fit`). Returns (count, N, d)."""
+def start_groups(N: int, count: int, groups=None, d: int = 3) -> list[str]:
+    """The group of each of ``count`` symmetric starts of N points: the ``groups`` (`group_names`) that admit N
+    (`require_fit`), cycled."""
     fits = require_fit(N, group_names(groups, d))
+    return [fits[i % len(fits)] for i in range(count)]
+
+
+def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=None, d: int = 3) -> np.ndarray:
+    """``count`` random symmetric codes of N points in dimension ``d`` (`symmetric_start`, `antipodal_start`), one
+    per entry of `start_groups`. Returns (count, N, d)."""
     return np.stack([antipodal_start(N, d, rng) if g == ANTIPODAL
                      else symmetric_start(N, _named(g), rng, list(_named_special(g)))
-                     for g in (fits[i % len(fits)] for i in range(count))])
+                     for g in start_groups(N, count, groups, d)])
 
 
 __all__ = ["ANTIPODAL", "GROUPS", "admits", "antipodal_start", "axis_rotation", "closure", "fitting_groups",
            "group_names", "orbit", "orbit_plan", "orbit_plans", "require_fit", "rotation_group", "special_orbits",
-           "symmetric_start", "symmetric_starts"]
+           "start_groups", "symmetric_start", "symmetric_starts"]
