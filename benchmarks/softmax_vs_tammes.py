@@ -329,7 +329,8 @@ class Table:
         lifted, todo = set(), set(idx)
         while todo:
             values = [1.0 - max_cos(t["W"]) for t in self.tam]
-            fixed = grow_from_smaller(self.tam, values, self.cells, todo, stage=self.stage, fast=self.fast, chunk=self.chunk)
+            fixed = grow_from_smaller(self.tam, values, self.cells, todo, stage=self.stage, fast=self.fast,
+                                      chunk=self.chunk)
             new = self.adopt_tammes(list(fixed), [p for p, _ in fixed.values()],
                                     [f"grown from K={K2}" for _, K2 in fixed.values()])
             lifted |= new
@@ -629,6 +630,8 @@ def main(argv=None) -> int:
     chunk = (a.refine_chunk if a.refine_chunk is not None else int(jax.default_backend() == "cpu")) or None
     if a.restarts < 0:
         ap.error("--restarts must be >= 0 (0: start every cell from --start-codes)")
+    if a.grow and a.no_refine:
+        ap.error("--grow works in the repair, which needs the refinement: drop --no-refine")
     if a.symmetric < 0 or (a.symmetric and a.tammes_search != "records"):
         ap.error("--symmetric must be >= 0, and is for --tammes-search records only")
     starts = []  # [(label, {(d, K): {"softmax": ..., "tammes": ...}})], one per --start-codes file, read before compiling

@@ -197,6 +197,8 @@ def test_softmax_vs_tammes_takes_earlier_record_runs_codes_and_cell_ranges(tmp_p
     assert rows[(2, 6)]["tammes_source"] == "own"  # no code given for K = 6
     bad = run_script("softmax_vs_tammes.py", "--cells", "2:6-5", "--out", str(out))
     assert bad.returncode != 0 and "--cells" in bad.stderr and "2:6-5" in bad.stderr
+    bad = run_script("softmax_vs_tammes.py", "--cells", "2:5-6", "--grow", "--no-refine", "--out", str(out))
+    assert bad.returncode != 0 and "--grow" in bad.stderr and "--no-refine" in bad.stderr
     foreign = tmp_path / "foreign.json"  # rows without coordinates: not this toolkit's record-search output
     foreign.write_text(json.dumps({"meta": {}, "rows": [dict(d=2, N=5, angle_deg=72.0)]}))
     bad = run_script("softmax_vs_tammes.py", "--cells", "2:5", "--tammes-codes", str(foreign), "--out", str(out))
