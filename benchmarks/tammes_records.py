@@ -235,7 +235,7 @@ def main(argv=None) -> int:
                          "N+1 (and those this run finishes) seed each N's first round")
     ap.add_argument("--symmetric", type=int, default=0,
                     help="extra restarts per round from random symmetric codes (gnc_jax.codes.symmetry: rotation "
-                         "groups for d = 3, antipodal codes for d >= 4)")
+                         "groups for d = 3, antipodal codes, first solved hot, for other d)")
     ap.add_argument("--refine-top", type=int, default=D["refine_top"])
     ap.add_argument("--lockstep", type=int, default=1,
                     help="solve this many consecutive N of one d together, one batch per search stage (1 = one N "

@@ -8,8 +8,8 @@ against the best-known record with `compare`:
    the smooth Tammes surrogate (``api.solve_batch``, N padded up to a bucket so one compile
    serves several N; start temperatures cycled over ``START_TAUS``), exact float64 angles of
    every restart (opt-in: ``symmetric`` more restarts per round from random symmetric codes,
-   `symmetry.symmetric_starts`: rotation groups for d = 3, antipodal codes for other d; the caller's
-   own ``start_codes``);
+   `symmetry.symmetric_starts`: rotation groups for d = 3, antipodal codes for other d, whose first
+   temperatures are ``ANTIPODAL_START_TAUS``; the caller's own ``start_codes``);
 2. the pool is screened by a short float64 refinement (a few augmented-Lagrangian steps; the
    surrogate's own angles cannot rank basins), and the best few distinct codes (``refine_top``)
    go through the full exact max-min refinement (``solvers.refine.refine_tammes``) in one batch;
@@ -507,7 +507,7 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     (default 0): that many extra fresh restarts per round start as random symmetric codes
     (`symmetry.symmetric_starts`, cycling over ``symmetric_groups``: for d = 3 by default the rotation
     groups of `symmetry.GROUPS` whose orbit sizes sum to N; for other d the antipodal map, the only
-    group built there). Every
+    group built there; first temperatures by `symmetric_temperatures`). Every
     round screens its whole pool with a short float64 refinement (``screen``, default ``SCREEN_KW``;
     ``screen=False`` ranks by the surrogate's angles) and refines the best ``refine_top`` distinct
     codes to their max-min optimum (``refine_top - 1`` plus one small direct perturbation of the
