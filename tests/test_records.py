@@ -487,12 +487,15 @@ def test_hot_antipodal_starts_reach_the_e7_roots_from_random_points():
 
 def test_symmetric_temperatures_cycle_per_group_kind():
     from gnc_jax.codes.records import ANTIPODAL_START_TAUS, START_TAUS, symmetric_temperatures
+    from gnc_jax.codes.symmetry import start_groups
 
     # d = 3, rotation groups: the fresh restarts' cycle, unchanged
-    np.testing.assert_array_equal(symmetric_temperatures(24, 6, None, 3), start_temperatures(range(6), START_TAUS))
+    np.testing.assert_array_equal(symmetric_temperatures(start_groups(24, 6, None, 3)),
+                                  start_temperatures(range(6), START_TAUS))
     # any d, antipodal starts: their own cycle (hot first)
-    np.testing.assert_array_equal(symmetric_temperatures(126, 5, None, 7),
+    np.testing.assert_array_equal(symmetric_temperatures(start_groups(126, 5, None, 7)),
                                   [ANTIPODAL_START_TAUS[i % len(ANTIPODAL_START_TAUS)] for i in range(5)])
     # mixed groups in d = 3: each kind cycles over its own starts
-    out = symmetric_temperatures(24, 4, ("O", "Ci"), 3)
+    assert start_groups(24, 4, ("O", "Ci"), 3) == ["O", "Ci", "O", "Ci"]
+    out = symmetric_temperatures(start_groups(24, 4, ("O", "Ci"), 3))
     np.testing.assert_array_equal(out, [START_TAUS[0], ANTIPODAL_START_TAUS[0], START_TAUS[1], ANTIPODAL_START_TAUS[1]])

@@ -384,19 +384,15 @@ def _check_start_codes(start_codes, Ns: list[int], d: int, N_pad: int) -> dict[i
     return out
 
 
-def _check_symmetric(symmetric, groups, d: int, Ns: list[int]) -> tuple[str, ...]:
+def _check_symmetric(symmetric, groups, d: int, Ns: list[int]) -> dict[int, list[str]]:
     """Validate ``symmetric`` (a count >= 0) and, when it is > 0, ``symmetric_groups`` (`symmetry.group_names`:
     default the rotation groups for d = 3, the antipodal map elsewhere; each N must fit one of them) before any
-    compile; returns the group names (none when ``symmetric`` is 0)."""
-    from .symmetry import group_names, require_fit
+    compile; returns each N's plan, the group of each of its ``symmetric`` starts per round
+    (`symmetry.start_groups`; empty when ``symmetric`` is 0)."""
+    from .symmetry import start_groups
 
     check_int(symmetric, "symmetric", 0)
-    if not symmetric:
-        return ()
-    names = group_names(groups, d)
-    for N in Ns:
-        require_fit(N, names)
-    return names
+    return {N: start_groups(N, symmetric, groups, d) for N in Ns} if symmetric else {}
 
 
 def hop_move_table(moves) -> np.ndarray:
@@ -427,12 +423,11 @@ def start_temperatures(restart_ids: Iterable[int], start_taus=START_TAUS) -> np.
     return np.asarray([start_taus[int(r) % len(start_taus)] for r in restart_ids], np.float64)
 
 
-def symmetric_temperatures(N: int, count: int, groups, d: int, start_taus=START_TAUS) -> np.ndarray:
-    """First continuation temperature of each of ``count`` symmetric starts (`symmetry.start_groups`): the rotation
-    groups' cycle ``start_taus`` over their starts, the antipodal starts' ``ANTIPODAL_START_TAUS`` over theirs."""
-    from .symmetry import ANTIPODAL, start_groups
+def symmetric_temperatures(names, start_taus=START_TAUS) -> np.ndarray:
+    """First continuation temperature of each symmetric start, given its group (``names``, `symmetry.start_groups`):
+    the rotation groups' starts cycle over ``start_taus``, the antipodal starts over ``ANTIPODAL_START_TAUS``."""
+    from .symmetry import ANTIPODAL
 
-    names = start_groups(N, count, groups, d)
     anti = np.cumsum([g == ANTIPODAL for g in names]) - 1
     rot = np.cumsum([g != ANTIPODAL for g in names]) - 1
     return np.asarray([ANTIPODAL_START_TAUS[a % len(ANTIPODAL_START_TAUS)] if g == ANTIPODAL
@@ -527,7 +522,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     round_kw = {**FAST_KW, **refine_kw}
     N_pad = padded_size(max(Ns), bucket)
     seeded = _check_start_codes(start_codes, Ns, d, N_pad)
-    sym_groups = _check_symmetric(symmetric, symmetric_groups, d, Ns)
+    sym_plan = _check_symmetric(symmetric, symmetric_groups, d, Ns)  # {N: group of each symmetric start}
+    sym_taus = {N: symmetric_temperatures(names, start_taus) for N, names in sym_plan.items()}
     states = [_SearchState(index=i, N=N, rng=np.random.default_rng([seed, d, N, 7])) for i, N in enumerate(Ns)]
     moves = hop_move_table(hop_moves)
     hop_scales, hop_taus, hop_regions, hop_relocate = (moves[np.arange(hops) % len(moves), k] for k in range(4))
@@ -540,13 +536,12 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
         ids = range(rnd * restarts, (rnd + 1) * restarts)
         starts = [random_starts(d, st.N, ids, seed, N_pad) for st in active]
         taus = [start_temperatures(ids, start_taus)] * len(active)
-        if symmetric:  # extra restarts from random symmetric codes (symmetry.symmetric_starts)
-            from .symmetry import symmetric_starts
+        if symmetric:  # extra restarts from random symmetric codes (symmetry.starts_of_groups)
+            from .symmetry import starts_of_groups
 
-            starts = [np.concatenate([s, np.pad(symmetric_starts(st.N, symmetric, st.rng, sym_groups, d),
+            starts = [np.concatenate([s, np.pad(starts_of_groups(sym_plan[st.N], st.N, d, st.rng),
                                                 ((0, 0), (0, N_pad - st.N), (0, 0)))]) for s, st in zip(starts, active)]
-            taus = [np.concatenate([t, symmetric_temperatures(st.N, symmetric, sym_groups, d, start_taus)])
-                    for t, st in zip(taus, active)]
+            taus = [np.concatenate([t, sym_taus[st.N]]) for t, st in zip(taus, active)]
         size = restarts + symmetric
         fresh = surrogate_batch(d, _slot_counts(ns, size), _pad_slots(starts), tau_start=_pad_slots(taus))
         pools = _unslot(fresh, size, len(active))

@@ -210,14 +210,19 @@ def start_groups(N: int, count: int, groups=None, d: int = 3) -> list[str]:
     return [fits[i % len(fits)] for i in range(count)]
 
 
-def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=None, d: int = 3) -> np.ndarray:
-    """``count`` random symmetric codes of N points in dimension ``d`` (`symmetric_start`, `antipodal_start`), one
-    per entry of `start_groups`. Returns (count, N, d)."""
+def starts_of_groups(names, N: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """One random symmetric code of N points in dimension ``d`` per group name of ``names`` (validated names that
+    admit N, as `start_groups` gives them): `antipodal_start` or `symmetric_start`. Returns (len(names), N, d)."""
     return np.stack([antipodal_start(N, d, rng) if g == ANTIPODAL
-                     else symmetric_start(N, _named(g), rng, list(_named_special(g)))
-                     for g in start_groups(N, count, groups, d)])
+                     else symmetric_start(N, _named(g), rng, list(_named_special(g))) for g in names])
+
+
+def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=None, d: int = 3) -> np.ndarray:
+    """``count`` random symmetric codes of N points in dimension ``d``, one per entry of `start_groups`
+    (`starts_of_groups`). Returns (count, N, d)."""
+    return starts_of_groups(start_groups(N, count, groups, d), N, d, rng)
 
 
 __all__ = ["ANTIPODAL", "GROUPS", "admits", "antipodal_start", "axis_rotation", "closure", "fitting_groups",
            "group_names", "orbit", "orbit_plan", "orbit_plans", "require_fit", "rotation_group", "special_orbits",
-           "start_groups", "symmetric_start", "symmetric_starts"]
+           "start_groups", "starts_of_groups", "symmetric_start", "symmetric_starts"]
