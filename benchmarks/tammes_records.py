@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/tammes_records.py [--N 4:130] [--exact] [--exact-only]
         [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 16] [--patience 5] [--hops 64]
-        [--relocate] [--neighbors ROWS.jsonl,OUT.json] [--symmetric 0] [--refine-top 2] [--lockstep 1]
-        [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
+        [--direct-hops 32] [--relocate] [--neighbors ROWS.jsonl,OUT.json] [--symmetric 0] [--refine-top 2]
+        [--lockstep 1] [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
     .venv/bin/python benchmarks/tammes_records.py --merge A.jsonl,B.json [--best] [--out FILE.json]
 
 Every row is found from random starts only (``gnc_jax.codes.records.iter_solve_records``: batched
@@ -228,6 +228,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-rounds", type=int, default=D["max_rounds"])
     ap.add_argument("--patience", type=int, default=D["patience"])
     ap.add_argument("--hops", type=int, default=D["hops"])
+    ap.add_argument("--direct-hops", type=int, default=D["direct_hops"],
+                    help="perturbations of the best per round that skip the surrogate (records.DIRECT_SCALES); "
+                         "the best of them takes one refinement slot (0: the old small polish instead)")
     ap.add_argument("--relocate", action="store_true",
                     help="add the hole-relocation hop moves (records.RELOCATE_MOVES) to the default ones")
     ap.add_argument("--neighbors", default=None,

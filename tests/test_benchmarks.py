@@ -375,3 +375,27 @@ def test_refine_chunking_times_each_chunk_size_on_the_same_starts(tmp_path):
         assert r["values"] == pytest.approx([regime(K, 2).rho_star for K in (4, 5, 6)], abs=1e-9)
     bad = run_script("refine_chunking.py", "--chunks", "8,-1")
     assert bad.returncode != 0 and "--chunks" in bad.stderr
+
+
+def test_surrogate_bias_checks_records_and_hops_from_own_codes(tmp_path):
+    # N = 4..6 are basins of the surrogate (no row left); direct hops from a rotated triangular bipyramid (5 points,
+    # 90 deg) refine back to 90 deg.
+    import numpy as np
+
+    x = np.array([[0, 0, 1], [0, 0, -1], [1, 0, 0], [-0.5, 3 ** 0.5 / 2, 0], [-0.5, -(3 ** 0.5) / 2, 0]], float)
+    q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))
+    codes = tmp_path / "codes.json"
+    codes.write_text(json.dumps({"rows": [{"d": 3, "N": 5, "points": (x @ q).tolist()}]}))
+    out = tmp_path / "bias.json"
+    p = run_script("surrogate_bias.py", "--N", "4:6", "--codes", str(codes), "--direct-N", "5", "--hops", "4",
+                   "--scales", "0.1", "--top", "2", "--out", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "records left by the surrogate: 0/3" in p.stdout
+    res = json.load(open(out))
+    assert [r["N"] for r in res["bias"]] == [4, 5, 6]
+    for r in res["bias"]:
+        assert abs(r["drop_deg"]) <= 1e-6 and not r["left"], r
+    (hop,) = res["direct"]
+    assert hop["N"] == 5 and hop["hits"] == hop["refined"] == 2 and hop["reached_deg"][0] == pytest.approx(90.0)
+    bad = run_script("surrogate_bias.py", "--N", "4", "--scales", "0", "--out", str(out))
+    assert bad.returncode != 0 and "--scales" in bad.stderr

@@ -264,9 +264,9 @@ def test_small_records_run_matches_the_table():
 
 def test_lockstep_search_is_the_single_search_batched():
     # N = 5 (90 deg, padded rows would tie with real ones), 7 and 13 in one batch per stage. Without
-    # hops the lanes reproduce the single searches; with them, batch-shape rounding
+    # hops the lanes reproduce the single searches; with them (or with direct hops), batch-shape rounding
     # can pick another candidate (N = 13: 56.95 vs 57.14 deg with FAST), so that part checks rows only.
-    fresh_only = FAST | dict(hops=0)
+    fresh_only = FAST | dict(hops=0, direct_hops=0)
     together = search_codes(3, [5, 7, 13], **fresh_only)
     for N, (pts, angle, rounds) in zip([5, 7, 13], together):
         alone_pts, alone_angle, alone_rounds = search_code(3, N, **fresh_only)
@@ -370,6 +370,8 @@ def test_records_d3_N49_reaches_the_record_with_continuation_hops():
 def test_solve_record_validates_before_compiling():
     with pytest.raises(ValueError, match="restarts"):
         solve_record(3, 6, restarts=0)
+    with pytest.raises(ValueError, match="direct_hops"):
+        solve_record(3, 6, direct_hops=-1)
     for bad in ([], [0.01, -1.0], [float("nan")], "cold"):
         with pytest.raises(ValueError, match="start_taus"):
             solve_record(3, 6, start_taus=bad)
@@ -427,6 +429,7 @@ def test_cli_records_json_shape(tmp_path, capsys):
     (["records", "--d", "3", "--N", "4", "--restarts", "0"], "--restarts"),
     (["records", "--d", "3", "--N", "4", "--lockstep", "0"], "--lockstep"),
     (["records", "--d", "3", "--N", "4", "--symmetric", "-1"], "--symmetric"),
+    (["records", "--d", "3", "--N", "4", "--direct-hops", "-1"], "--direct-hops"),
     (["records", "--d", "3", "--N", "4", "--out", "/nonexistent/dir/x.json"], "--out"),
     (["compare", "/nonexistent/file.npz"], "FILE"),
 ])
@@ -499,3 +502,21 @@ def test_symmetric_temperatures_cycle_per_group_kind():
     assert start_groups(24, 4, ("O", "Ci"), 3) == ["O", "Ci", "O", "Ci"]
     out = symmetric_temperatures(start_groups(24, 4, ("O", "Ci"), 3))
     np.testing.assert_array_equal(out, [START_TAUS[0], ANTIPODAL_START_TAUS[0], START_TAUS[1], ANTIPODAL_START_TAUS[1]])
+
+
+def test_direct_hops_climb_to_a_record_that_the_surrogate_leaves():
+    # (d 3, N 71): the smooth surrogate is biased against codes with many contacts. Solved locally at its final
+    # temperature from the record's own coordinates (used here only to build a start beside the record), it ends
+    # in a neighbouring basin that refines to ~4e-4 deg below the record: no surrogate-based hop reaches it. Direct
+    # hops (perturbations refined without the surrogate) climb back; with them off the search stays below.
+    from gnc_jax.codes.records import refine_batch, surrogate_batch
+    from gnc_jax.codes.tables import best_known, load_coordinates
+
+    record = best_known(3, 71).min_angle_deg
+    beside = refine_batch(surrogate_batch(3, 71, _pad(load_coordinates(3, 71), 72)[None], stages=1), 71, **FAST_KW)
+    assert 1e-4 < record - min_angle_deg(beside[0, :71]) < 1e-3
+    one = dict(restarts=1, hops=0, start_codes={71: beside[:, :71]}, max_rounds=4, patience=4)
+    _, angle, _ = search_code(3, 71, direct_hops=64, **one)  # 32 (the default) reach it too, in 8 rounds at seed 0
+    assert angle >= record - 1e-6, record - angle
+    _, without, _ = search_code(3, 71, direct_hops=0, **one)
+    assert without < record - 1e-4

@@ -93,6 +93,7 @@ def _cmd_records(args) -> int:
     refine_top = _positive("--refine-top", args.refine_top)
     patience = _positive("--patience", args.patience)
     hops = _positive("--hops", args.hops, 0)
+    direct_hops = _positive("--direct-hops", args.direct_hops, 0)
     lockstep = _positive("--lockstep", args.lockstep)
     symmetric = _positive("--symmetric", args.symmetric, 0)
     if args.out:
@@ -100,7 +101,8 @@ def _cmd_records(args) -> int:
         if not os.path.isdir(parent):
             raise ValueError(f"--out: directory {parent!r} does not exist")
     rows = list(run_records(d, Ns, restarts=restarts, seed=seed, max_rounds=max_rounds, refine_top=refine_top,
-                           patience=patience, hops=hops, lockstep=lockstep, symmetric=symmetric))
+                           patience=patience, hops=hops, direct_hops=direct_hops, lockstep=lockstep,
+                           symmetric=symmetric))
     dicts = [r.to_dict() for r in rows]
     if args.out:
         with open(args.out, "w") as f:
@@ -136,6 +138,9 @@ def register(sub) -> None:
     r.add_argument("--patience", type=int, default=D["patience"],
                    help=f"stop after this many rounds in a row without a gain (default {D['patience']})")
     r.add_argument("--hops", type=int, default=D["hops"], help=f"perturbations of the best per round (default {D['hops']})")
+    r.add_argument("--direct-hops", type=int, default=D["direct_hops"],
+                   help="perturbations of the best per round refined without the surrogate; the best of them takes "
+                        f"one refinement slot (default {D['direct_hops']}; 0: a small polish of the best instead)")
     r.add_argument("--refine-top", type=int, default=D["refine_top"],
                    help=f"codes fully refined per round, after screening the pool (default {D['refine_top']})")
     r.add_argument("--symmetric", type=int, default=0,

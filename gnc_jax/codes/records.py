@@ -15,7 +15,9 @@ against the best-known record with `compare`:
    go through the full exact max-min refinement (``solvers.refine.refine_tammes``) in one batch;
 3. rounds 1, 2, ...: fresh random restarts (new restart indices) plus perturbations of the best
    code so far, each solved again locally or by a short continuation from a cold temperature
-   (basin hopping at a few scales), screened and refined the same way. The search stops after
+   (basin hopping at a few scales), and ``direct_hops`` perturbations of the best that skip the
+   surrogate (its logsumexp is biased against codes with many contacts, so some records are no basin
+   of it), screened and refined the same way. The search stops after
    ``max_rounds`` rounds or after ``patience`` rounds without an improvement of more than
    ``improve_tol_deg`` — a rule that never looks at the record.
 
@@ -69,7 +71,18 @@ RELOCATE_MOVES = ((0.1, 0.0, 1.0, 1), (0.3, 1e-3, 0.25, 1), (0.1, 1e-3, 1.0, 2),
 # the start temperatures of the fresh restarts, they did no better than Gaussian starts (58.72 vs 58.89 deg), and
 # from 0.1 they reach E7's 60 deg (``ANTIPODAL_START_TAUS``).
 HOP_STAGES = 3
-POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is
+POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as is (the slot of ``direct_hops=0``)
+# Direct hops (``direct_hops``, after round 0, needs refine_top >= 2): perturbations of the best that skip the
+# surrogate; they are screened like the pool, and the best of them by its screened angle takes the refinement
+# slot of the polish. All of a round's direct hops share one scale (sigma = scale x minimal angle), cycled over
+# the rounds, since a smaller perturbation screens higher and would always be picked. The smooth surrogate is
+# biased against codes with many contacts (its logsumexp counts the near-contacts): from the d = 3, N = 102
+# record's own coordinates, a local surrogate solve at the final temperature ends in a 198-contact basin that
+# refines to 3.9e-5 deg below the record's 210-contact code, so no surrogate-based hop reaches it; 22 of the 60
+# records of N = 71..130 are no basin of the surrogate (benchmarks/surrogate_bias.py). With direct hops the search
+# matched N = 71, 101, 102 and 112 at seed 0, four of the eight rows no earlier run had matched, and still matched
+# all of N = 4..40 (+16 % time; benchmarks/RESULTS.md).
+DIRECT_SCALES = (0.1, 0.05, 0.2)
 # First continuation temperatures of the fresh restarts, cycled over restart indices. From 0.03 the
 # continuation funnels almost every start into a few basins (d = 3, N = 49: 121 of 128 starts in one,
 # none in the record's); colder starts keep more of the random start's diversity.
@@ -87,7 +100,7 @@ SCREEN_KW = dict(inner="lbfgs", max_outer=8, inner_steps=100, tol=1e-8)
 # when its search stops.
 # The search's defaults: the one source for search_code, solve_record, run_records, the records
 # CLI and benchmarks/tammes_records.py.
-SEARCH_DEFAULTS = dict(restarts=16, max_rounds=16, patience=5, hops=64, refine_top=2)
+SEARCH_DEFAULTS = dict(restarts=16, max_rounds=16, patience=5, hops=64, refine_top=2, direct_hops=32)
 _D = SEARCH_DEFAULTS
 
 
@@ -346,10 +359,12 @@ def refine_batch(w: np.ndarray, Ns, **refine_kw) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # pipeline
 # ----------------------------------------------------------------------------------------------
-def _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus) -> tuple[float, ...]:
+def _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus,
+                  direct_hops=0) -> tuple[float, ...]:
     """Validate the search options (ValueError naming the option); returns ``start_taus`` as floats."""
     for name, v, lo in (("restarts", restarts, 1), ("refine_top", refine_top, 1), ("max_rounds", max_rounds, 1),
-                        ("patience", patience, 1), ("hops", hops, 0), ("seed", seed, 0)):
+                        ("patience", patience, 1), ("hops", hops, 0), ("seed", seed, 0),
+                        ("direct_hops", direct_hops, 0)):
         check_int(v, name, lo)
     try:
         taus = tuple(float(t) for t in np.atleast_1d(np.asarray(start_taus, np.float64)))
@@ -457,6 +472,7 @@ class _SearchState:
     index: int  # position in the caller's Ns
     N: int
     rng: np.random.Generator
+    direct_rng: np.random.Generator  # the direct hops' own stream: the other draws stay those of direct_hops=0
     best: np.ndarray | None = None
     best_angle: float = -math.inf
     stale: int = 0
@@ -478,8 +494,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
                       patience: int = _D["patience"], hops: int = _D["hops"], improve_tol_deg: float = 1e-8,
                       bucket: int = BUCKET, refine_kw: dict | None = None, screen: dict | bool = True,
                       start_taus=START_TAUS, hop_moves=HOP_MOVES,
-                      start_codes=None, symmetric: int = 0,
-                      symmetric_groups=None) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
+                      start_codes=None, symmetric: int = 0, symmetric_groups=None,
+                      direct_hops: int = _D["direct_hops"]) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
     """Search good Tammes codes for several N at once, from random starts. Yields
     (index into Ns, (points (N, d), angle deg, rounds)) as soon as each N's search stops.
 
@@ -495,7 +511,9 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     round pools ``restarts`` fresh surrogate restarts (new restart indices) with ``hops``
     perturbations of the best code so far, each solved again by the surrogate, locally or by a short
     continuation from a cold temperature (basin hopping; ``hop_moves``, default ``HOP_MOVES``, cycled
-    over the hops; ``HOP_STAGES``). ``start_codes`` ({N: (S, N, d)}, optional) adds the caller's own
+    over the hops; ``HOP_STAGES``), and ``direct_hops`` perturbations of the best that skip the surrogate
+    (one scale of ``DIRECT_SCALES`` per round; screened with the pool, ranked among themselves).
+    ``start_codes`` ({N: (S, N, d)}, optional) adds the caller's own
     codes to round 0's pool (for example `neighbor_starts` of codes found for N - 1 and N + 1); they
     are screened and refined like the rest. Nothing passes them by default: codes taken from a table
     or a construction would make the result a refinement of the record, not a find. ``symmetric``
@@ -505,8 +523,9 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     group built there; first temperatures by `symmetric_temperatures`). Every
     round screens its whole pool with a short float64 refinement (``screen``, default ``SCREEN_KW``;
     ``screen=False`` ranks by the surrogate's angles) and refines the best ``refine_top`` distinct
-    codes to their max-min optimum (``refine_top - 1`` plus one small direct perturbation of the
-    best, after round 0; ``solvers.refine.FAST_KW``: L-BFGS inner solves). An N stops after
+    codes to their max-min optimum (after round 0: ``refine_top - 1`` of the pool plus the best-screened
+    direct hop, or with ``direct_hops=0`` one small direct perturbation of the best; with ``refine_top=1`` all from
+    the pool and no direct hop is drawn; ``solvers.refine.FAST_KW``: L-BFGS inner solves). An N stops after
     ``max_rounds`` rounds or ``patience`` rounds in a row without a gain above ``improve_tol_deg``
     (never by looking at a record); its best code then gets one full refinement (``refine_kw``,
     default: `refine_tammes`'s, Newton polish to the roundoff floor) before it is yielded.
@@ -517,14 +536,15 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
         raise ValueError("Ns must name at least one point count")
     from ..solvers.refine import FAST_KW
 
-    start_taus = _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus)
+    start_taus = _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus, direct_hops)
     refine_kw = dict(refine_kw or {})
     round_kw = {**FAST_KW, **refine_kw}
     N_pad = padded_size(max(Ns), bucket)
     seeded = _check_start_codes(start_codes, Ns, d, N_pad)
     sym_plan = _check_symmetric(symmetric, symmetric_groups, d, Ns)  # {N: group of each symmetric start}
     sym_taus = {N: symmetric_temperatures(names, start_taus) for N, names in sym_plan.items()}
-    states = [_SearchState(index=i, N=N, rng=np.random.default_rng([seed, d, N, 7])) for i, N in enumerate(Ns)]
+    states = [_SearchState(index=i, N=N, rng=np.random.default_rng([seed, d, N, 7]),
+                           direct_rng=np.random.default_rng([seed, d, N, 11])) for i, N in enumerate(Ns)]
     moves = hop_move_table(hop_moves)
     hop_scales, hop_taus, hop_regions, hop_relocate = (moves[np.arange(hops) % len(moves), k] for k in range(4))
     for rnd in range(max_rounds):
@@ -555,19 +575,26 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
             hopped = surrogate_batch(d, _slot_counts(ns, hops), _pad_slots(starts), stages=HOP_STAGES,
                                      tau_start=_pad_slots([hop_taus] * len(active)))
             pools = [np.concatenate([p, h]) for p, h in zip(pools, _unslot(hopped, hops, len(active)))]
+        n_pool = refine_top if rnd == 0 or refine_top == 1 else refine_top - 1
+        n_direct = direct_hops if n_pool < refine_top else 0
+        if n_direct:  # perturbations of the best without the surrogate, screened with the pool
+            scale = (DIRECT_SCALES[(rnd - 1) % len(DIRECT_SCALES)],)
+            pools = [np.concatenate([p, perturb(st.best, st.N, n_direct, st.best_angle, st.direct_rng, scales=scale)])
+                     for st, p in zip(active, pools)]
         # 2. screening by a short exact refinement, then the best distinct candidates per N
         size = len(pools[0])
         if screen:
             screened = refine_batch(_pad_slots(pools), _slot_counts(ns, size),
                                     **(SCREEN_KW if screen is True else screen))
             pools = _unslot(screened, size, len(active))
-        n_pool = refine_top if rnd == 0 or refine_top == 1 else refine_top - 1
         cands = []
         for st, pool in zip(active, pools):
+            pool, direct = pool[:size - n_direct], pool[size - n_direct:]
             cand = pool[pick_distinct(exact_angles(pool, st.N), n_pool)]
-            if len(cand) < refine_top:  # a polish of the best so far; in round 0 (none yet) repeats of the pool's
-                fill = refine_top - len(cand)
+            if len(cand) < refine_top:  # round 0 (no best yet): repeats of the pool's; later the best direct hops
+                fill = refine_top - len(cand)  # (ranked among themselves) or a small perturbation of the best
                 cand = np.concatenate([cand, np.resize(cand, (fill,) + cand.shape[1:]) if st.best is None else
+                                       direct[pick_distinct(exact_angles(direct, st.N), fill)] if n_direct else
                                        perturb(st.best, st.N, fill, st.best_angle, st.rng, scales=POLISH_SCALES)])
             cands.append(cand)
         # 3. refinement (fast) of every candidate in one batch; per-N bookkeeping
@@ -682,5 +709,5 @@ __all__ = ["RecordRow", "deepest_hole", "distinct_holes", "exact_angles", "grown
            "parse_range", "perturb", "pick_distinct", "random_starts", "record_row", "refine_batch",
            "relocate_points", "row_masks", "run_records", "search_code", "search_codes", "solve_record",
            "solve_records", "start_temperatures", "surrogate_batch", "symmetric_temperatures", "HOP_MOVES",
-           "RELOCATE_MOVES", "SCREEN_KW", "SEARCH_DEFAULTS", "START_TAUS", "ANTIPODAL_START_TAUS", "HOLE_TAUS",
-           "HOLE_STEPS"]
+           "RELOCATE_MOVES", "DIRECT_SCALES", "SCREEN_KW", "SEARCH_DEFAULTS", "START_TAUS", "ANTIPODAL_START_TAUS",
+           "HOLE_TAUS", "HOLE_STEPS"]
