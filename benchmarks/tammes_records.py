@@ -230,7 +230,7 @@ def main(argv=None) -> int:
     ap.add_argument("--hops", type=int, default=D["hops"])
     ap.add_argument("--direct-hops", type=int, default=D["direct_hops"],
                     help="perturbations of the best per round that skip the surrogate (records.DIRECT_SCALES); "
-                         "the best of them takes one refinement slot (0: the old small polish instead)")
+                         "the best of them takes one refinement slot (0: a small polish of the best instead)")
     ap.add_argument("--relocate", action="store_true",
                     help="add the hole-relocation hop moves (records.RELOCATE_MOVES) to the default ones")
     ap.add_argument("--neighbors", default=None,
