@@ -7,7 +7,7 @@ hop reaches it. This script measures that, reading the bundled coordinates (a di
 
   bias:   per d = 3 row with coordinates, one local surrogate solve at the final temperature from the record itself,
           then the fast refinement; prints the rows whose refined angle falls more than 1e-6 deg below the record.
-  direct: per row of --codes (this project's own found codes, a tammes_records.py JSON output), --hops Gaussian
+  direct: per row of --codes (this project's own found codes: tammes_records.py outputs), --hops Gaussian
           perturbations of that code at each scale of --scales (sigma = scale x its minimal angle), screened
           (records.SCREEN_KW), the --top best refined (solvers.refine.FAST_KW), without the surrogate: the distinct
           angles reached and how many reach the record within 1e-6 deg.
@@ -31,6 +31,7 @@ from gnc_jax.codes.records import (SCREEN_KW, exact_angles, padded_size, parse_r
                                    surrogate_batch)
 from gnc_jax.codes.tables import coordinate_sources
 from gnc_jax.solvers.refine import FAST_KW
+from tammes_records import own_codes  # benchmarks/tammes_records.py: its reader refuses rows it did not write
 
 TOL_DEG = 1e-6
 
@@ -72,22 +73,11 @@ def direct_row(N: int, code: np.ndarray, hops: int, scales: list[float], top: in
     return out
 
 
-def own_codes(path: str) -> dict[int, np.ndarray]:
-    """{N: (N, 3) points} of the d = 3 rows of a tammes_records.py JSON output; SystemExit naming --codes."""
-    if not os.path.exists(path):
-        raise SystemExit(f"--codes: no file {path}")
-    with open(path) as f:
-        rows = json.load(f).get("rows", [])
-    codes = {r["N"]: np.asarray(r["points"], np.float64) for r in rows if r.get("d") == 3 and "points" in r}
-    if not codes:
-        raise SystemExit(f"--codes: {path} holds no d = 3 rows with points")
-    return codes
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--N", default="4:130", help="d = 3 rows of the bias check (A:B inclusive, comma lists)")
-    ap.add_argument("--codes", default=None, help="tammes_records.py JSON output whose codes start the direct hops")
+    ap.add_argument("--codes", default=None, help="comma list of tammes_records.py JSON outputs or rows files: the "
+                                                  "best code per N starts the direct hops")
     ap.add_argument("--direct-N", default=None, help="rows of --codes to hop from (default: every row of --N that "
                                                      "--codes holds below its record)")
     ap.add_argument("--hops", type=int, default=64, help="perturbations per scale (default 64)")
@@ -107,7 +97,8 @@ def main(argv=None) -> int:
     for name, v in (("--hops", args.hops), ("--top", args.top)):
         if v < 1:
             raise SystemExit(f"{name}: must be >= 1, got {v}")
-    codes = own_codes(args.codes) if args.codes else {}
+    found = own_codes([p for p in args.codes.split(",") if p], "--codes") if args.codes else {}
+    codes = {N: pts for (d, N), (_, pts) in found.items() if d == 3}  # {N: (N, 3)}
     meta = {"command": " ".join(["benchmarks/surrogate_bias.py"] + (argv if argv is not None else sys.argv[1:])),
             **run_meta(args.device_label), **vars(args), "tol_deg": TOL_DEG}
     t0 = time.perf_counter()
@@ -123,9 +114,9 @@ def main(argv=None) -> int:
     print(f"records left by the surrogate: {len(left)}/{len(bias)} rows with coordinates: {left}")
     direct = []
     if codes:
+        records = {N: best_known(3, N) for N in Ns if N in codes}
         wanted = parse_range(args.direct_N, "--direct-N", lo=2) if args.direct_N else [
-            N for N in Ns if N in codes and best_known(3, N) is not None
-            and float(exact_angles(padded(codes[N]), N)[0]) < best_known(3, N).min_angle_deg - TOL_DEG]
+            N for N, rec in records.items() if rec is not None and found[(3, N)][0] < rec.min_angle_deg - TOL_DEG]
         missing = [N for N in wanted if N not in codes]
         if missing:
             raise SystemExit(f"--direct-N: {args.codes} holds no code for N = {missing}")

@@ -385,7 +385,8 @@ def test_surrogate_bias_checks_records_and_hops_from_own_codes(tmp_path):
     x = np.array([[0, 0, 1], [0, 0, -1], [1, 0, 0], [-0.5, 3 ** 0.5 / 2, 0], [-0.5, -(3 ** 0.5) / 2, 0]], float)
     q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))
     codes = tmp_path / "codes.json"
-    codes.write_text(json.dumps({"rows": [{"d": 3, "N": 5, "points": (x @ q).tolist()}]}))
+    row = {"d": 3, "N": 5, "angle_deg": 90.0, "rounds": 1, "points": (x @ q).tolist()}  # as tammes_records writes
+    codes.write_text(json.dumps({"rows": [row]}))
     out = tmp_path / "bias.json"
     p = run_script("surrogate_bias.py", "--N", "4:6", "--codes", str(codes), "--direct-N", "5", "--hops", "4",
                    "--scales", "0.1", "--top", "2", "--out", str(out))
@@ -399,3 +400,7 @@ def test_surrogate_bias_checks_records_and_hops_from_own_codes(tmp_path):
     assert hop["N"] == 5 and hop["hits"] == hop["refined"] == 2 and hop["reached_deg"][0] == pytest.approx(90.0)
     bad = run_script("surrogate_bias.py", "--N", "4", "--scales", "0", "--out", str(out))
     assert bad.returncode != 0 and "--scales" in bad.stderr
+    foreign = tmp_path / "foreign.json"  # codes this project did not find (no search fields) are refused
+    foreign.write_text(json.dumps({"rows": [{"d": 3, "N": 5, "points": x.tolist()}]}))
+    bad = run_script("surrogate_bias.py", "--N", "5", "--codes", str(foreign), "--out", str(out))
+    assert bad.returncode != 0 and "--codes" in bad.stderr
