@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/tammes_records.py [--N 4:130] [--exact] [--exact-only]
         [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 16] [--patience 5] [--hops 64]
-        [--direct-hops 32] [--relocate] [--neighbors ROWS.jsonl,OUT.json] [--symmetric 0] [--refine-top 2]
+        [--direct-hops 32] [--relocate] [--neighbors ROWS.jsonl,OUT.json] [--continue-from ROWS.jsonl,OUT.json]
+        [--symmetric 0] [--refine-top 2]
         [--lockstep 1] [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
     .venv/bin/python benchmarks/tammes_records.py --merge A.jsonl,B.json [--best] [--out FILE.json]
 
@@ -23,6 +24,9 @@ point in one of its deepest holes) and N + 1 (minus each point in turn), from ea
 JSON outputs and from the rows this run finishes (`gnc_jax.codes.records.neighbor_starts`); the rows
 must come from this script (own finds: never a table or a construction), and each row of --rows-out
 names the neighbour angles it was seeded with.
+--continue-from FILES adds to each N's first round the best code this script found before for that same N (from
+earlier rows files or JSON outputs; own finds only, as for --neighbors): the search goes on from where an earlier
+run stopped, its hops start from that code, and each row of --rows-out names the angle it continued from.
 --symmetric K adds K restarts per round that start from random symmetric codes (`gnc_jax.codes.symmetry`):
 for d = 3, invariant under a rotation group (cyclic, dihedral, tetrahedral, octahedral, icosahedral orbits);
 for the exact codes of d >= 4, antipodal (random points and their negatives, the symmetry of the D5 and E7
@@ -111,7 +115,7 @@ def append_row(path: str, entry: dict) -> None:
         os.fsync(f.fileno())
 
 
-SEARCH_KEYS = (*D, "seed", "relocate", "neighbors", "symmetric")  # a run's search options
+SEARCH_KEYS = (*D, "seed", "relocate", "neighbors", "continue_from", "symmetric")  # a run's search options
 
 
 def search_settings(args) -> dict:
@@ -175,6 +179,22 @@ def seeds_from_neighbors(found: dict, d: int, Ns, seed: int) -> tuple[dict, dict
     return codes, sources
 
 
+def seeds_from_own(found: dict, d: int, Ns) -> tuple[dict, dict]:
+    """Start codes ({N: (1, N, d)}: the found code of N itself, to continue its search) and, per N, the angle it
+    came from ({N: deg | None})."""
+    codes = {n: found[(d, n)][1][None] for n in Ns if (d, n) in found}
+    return codes, {n: found[(d, n)][0] if (d, n) in found else None for n in Ns}
+
+
+def joined_starts(*parts: dict) -> dict:
+    """{N: (S, N, d)} start codes of several sources, concatenated per N."""
+    out: dict = {}
+    for part in parts:
+        for n, codes in part.items():
+            out[n] = np.concatenate([out[n], codes]) if n in out else codes
+    return out
+
+
 def lockstep_groups(cases: list, size: int) -> list[list]:
     """Consecutive cases of the same d in groups of at most ``size`` (solved together in lockstep)."""
     if size < 1:
@@ -236,6 +256,9 @@ def main(argv=None) -> int:
     ap.add_argument("--neighbors", default=None,
                     help="comma list of earlier rows files / JSON outputs of this script: the codes found for N-1 and "
                          "N+1 (and those this run finishes) seed each N's first round")
+    ap.add_argument("--continue-from", default=None,
+                    help="comma list of earlier rows files / JSON outputs of this script: each N's own best code there "
+                         "joins its first round (continue an earlier search)")
     ap.add_argument("--symmetric", type=int, default=0,
                     help="extra restarts per round from random symmetric codes (gnc_jax.codes.symmetry: rotation "
                          "groups for d = 3, antipodal codes, first solved hot, for other d)")
@@ -283,21 +306,28 @@ def main(argv=None) -> int:
         shard, shards = parse_shard(args.shard)
         cases = cases[shard::shards]
         done = {(e["d"], e["N"]): e for e in read_rows([args.rows_out])} if args.rows_out else {}
-        kw = {k: v for k, v in search.items() if k not in ("relocate", "neighbors")}
+        kw = {k: v for k, v in search.items() if k not in ("relocate", "neighbors", "continue_from")}
         kw["hop_moves"] = HOP_MOVES + RELOCATE_MOVES if args.relocate else HOP_MOVES
         t0 = time.perf_counter()
         rows = [RecordRow.from_dict(done[(d, n)]) for d, n, _ in cases if (d, n) in done]
         todo = [c for c in cases if (c[0], c[1]) not in done]
         names = {(d, n): name for d, n, name in todo}
         found = own_codes(args.neighbors.split(",")) if args.neighbors else None
+        earlier = own_codes(args.continue_from.split(","), "--continue-from") if args.continue_from else None
         for group in lockstep_groups(todo, args.lockstep):
             started = time.time()
             d, Ns = group[0][0], [n for _, n, _ in group]
-            extra = {}
+            extra, starts = {}, []
             if found is not None:
                 found.update({(r.d, r.N): (r.angle_deg, r.points) for r in rows
                               if r.angle_deg > found.get((r.d, r.N), (-math.inf,))[0]})
-                kw["start_codes"], extra["seeded_from"] = seeds_from_neighbors(found, d, Ns, args.seed)
+                codes, extra["seeded_from"] = seeds_from_neighbors(found, d, Ns, args.seed)
+                starts.append(codes)
+            if earlier is not None:
+                codes, extra["continued_from"] = seeds_from_own(earlier, d, Ns)
+                starts.append(codes)
+            if starts:
+                kw["start_codes"] = joined_starts(*starts)
             for row in iter_solve_records(d, Ns, **kw):
                 rows.append(row)
                 if args.rows_out:
@@ -305,7 +335,7 @@ def main(argv=None) -> int:
                                                                           "finished_unix": time.time(),
                                                                           "lockstep": len(group),
                                                                           "search": search} |
-                               ({"seeded_from": extra["seeded_from"][row.N]} if extra else {}))
+                               {key: per_n[row.N] for key, per_n in extra.items()})
                 name = names[(d, row.N)]
                 gap = "n/a" if row.gap_deg is None else f"{row.gap_deg:+.2e}"
                 print(f"[{len(rows)}/{len(cases)}] d={d} N={row.N}{' ' + name if name else ''}: {row.angle_deg:.9f} "

@@ -332,7 +332,7 @@ def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, mon
         bench.main(["--merge", str(tmp_path / "missing.jsonl"), "--out", str(out)])
 
 
-def test_records_benchmark_seeds_each_N_with_its_own_neighbours(tmp_path, monkeypatch):
+def test_records_benchmark_seeds_each_N_with_its_neighbours_or_its_own_earlier_code(tmp_path, monkeypatch):
     bench = _records_bench(monkeypatch)
     fast = ["--restarts", "8", "--hops", "16", "--patience", "1", "--max-rounds", "2"]
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
@@ -347,11 +347,20 @@ def test_records_benchmark_seeds_each_N_with_its_own_neighbours(tmp_path, monkey
     assert rows[15]["seeded_from"] == {"N-1": found[14], "N+1": None}
     assert all(r["search"]["neighbors"] == str(first) and r["matched"] for r in rows.values())
     assert json.loads(out.read_text())["meta"]["search"][0]["neighbors"] == str(first)
+    # --continue-from: each N's own earlier code joins its first round (15 from this run's row, 16 has none)
+    third = tmp_path / "third.jsonl"
+    assert bench.main(["--N", "15,16", "--continue-from", f"{first},{second}", "--rows-out", str(third),
+                       "--out", str(out), *fast]) == 0
+    again = {r["N"]: r for r in bench.read_rows([str(third)])}
+    assert again[15]["continued_from"] == rows[15]["angle_deg"] and again[16]["continued_from"] is None
+    assert again[15]["angle_deg"] >= rows[15]["angle_deg"] - 1e-9
+    assert again[15]["search"]["continue_from"] == f"{first},{second}" and "seeded_from" not in again[15]
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"d": 3, "N": 12, "angle_deg": 63.4}) + "\n")  # not a row this script wrote
-    for files, match in ((str(bad), "did not write"), (str(tmp_path / "none.jsonl"), "no file")):
-        with pytest.raises(SystemExit, match=f"^--neighbors: .*{match}"):
-            bench.main(["--N", "13", "--neighbors", files, "--out", str(out), *fast])
+    for option in ("--neighbors", "--continue-from"):
+        for files, match in ((str(bad), "did not write"), (str(tmp_path / "none.jsonl"), "no file")):
+            with pytest.raises(SystemExit, match=f"^{option}: .*{match}"):
+                bench.main(["--N", "13", option, files, "--out", str(out), *fast])
 
 
 @pytest.mark.slow
