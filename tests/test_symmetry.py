@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 
+from gnc_jax.codes import compare, cross_polytope, icosahedron, load_coordinates, regular_polygon, regular_simplex
 from gnc_jax.codes.symmetry import (ANTIPODAL, GROUPS, admits, antipodal_start, closure, fitting_groups, orbit,
-                                    orbit_plan, rotation_group, special_orbits, symmetric_start, symmetric_starts)
+                                    orbit_plan, rigid_points, rotation_group, special_orbits, symmetric_start,
+                                    symmetric_starts, symmetry_group)
 
 ORDERS = {"C2": 2, "C3": 3, "C4": 4, "C5": 5, "D2": 4, "D3": 6, "D4": 8, "D5": 10, "T": 12, "O": 24, "I": 60}
 SPECIAL = {"C3": [1, 1], "D3": [2, 3, 3], "D4": [2, 4, 4], "T": [4, 4, 6], "O": [6, 8, 12], "I": [12, 20, 30]}
@@ -88,3 +90,54 @@ def test_antipodal_starts_pair_each_point_with_its_negative_in_any_dimension(N, 
     if d != 3:
         with pytest.raises(ValueError, match="symmetric_groups"):
             symmetric_starts(N, 1, np.random.default_rng(0), ("I",), d)
+
+
+def _random_rotation(seed: int) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((3, 3)))
+    q = q * np.sign(np.diag(r))
+    return q if np.linalg.det(q) > 0 else -q
+
+
+def _maps_onto_itself(x: np.ndarray, rot: np.ndarray) -> bool:
+    images = x @ rot.T
+    return bool(np.all(np.min(np.linalg.norm(images[:, None] - x[None], axis=2), axis=1) < 1e-9))
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_symmetry_group_finds_each_group_of_a_rotated_union_of_generic_orbits(name):
+    G = rotation_group(name)
+    rng = np.random.default_rng(7)
+    x = np.concatenate([orbit(G, rng.standard_normal(3)) for _ in range(2)]) @ _random_rotation(3).T
+    x = x[rng.permutation(len(x))]
+    g = symmetry_group(x, drop_rattlers=False)
+    assert (g.name, g.order, g.reflections, g.rigid) == (name, ORDERS[name], False, len(x))  # generic orbits: chiral
+    np.testing.assert_allclose(g.rotations[0], np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(g.rotations), 1.0, atol=1e-12)
+    assert all(_maps_onto_itself(x, r) for r in g.rotations)
+
+
+def test_symmetry_group_of_known_codes_and_records():
+    # the Platonic codes have their full point groups (rotations and reflections)
+    for points, name, order in ((icosahedron(), "I", 60), (cross_polytope(3), "O", 24), (regular_simplex(4, 3), "T", 12)):
+        g = symmetry_group(points @ _random_rotation(1).T)
+        assert (g.name, g.order, g.reflections) == (name, order, True)
+    # a pentagon in R^3: D5, mirrored by its plane; no max-min code of S^2 (2 contacts each: all rattlers)
+    pentagon = np.pad(regular_polygon(5), ((0, 0), (0, 1)))
+    assert symmetry_group(pentagon, drop_rattlers=False)[:2] == ("D5", 10)
+    assert symmetry_group(pentagon, drop_rattlers=False).reflections and len(rigid_points(pentagon)) == 0
+    with pytest.raises(ValueError, match="rattlers"):
+        symmetry_group(pentagon)
+    assert symmetry_group(np.random.default_rng(0).standard_normal((20, 3)), drop_rattlers=False).name == "C1"
+    # N = 24: the snub cube, chiral with the rotations of the cube; the bundled N = 102 record has D3
+    snub = symmetry_group(load_coordinates(3, 24))
+    assert (snub.name, snub.reflections, snub.rigid) == ("O", False, 24)
+    assert symmetry_group(load_coordinates(3, 102) @ _random_rotation(2).T).name == "D3"
+    # the N = 110 record has 5 rattlers (no contact); its other 105 points have at least 3 contacts each
+    assert len(rigid_points(load_coordinates(3, 110))) == 105
+    assert compare(icosahedron()).symmetry == "I+refl" and compare(load_coordinates(3, 24)).symmetry == "O"
+    assert compare(np.eye(4)).symmetry is None and compare(icosahedron(), check_symmetry=False).symmetry is None
+    for bad, match in ((np.eye(4), r"\(N, 3\)"), (np.full((5, 3), np.nan), "NaN")):
+        with pytest.raises(ValueError, match=match):
+            symmetry_group(bad)
+    with pytest.raises(ValueError, match="atol"):
+        symmetry_group(icosahedron(), atol=0.0)

@@ -18,6 +18,7 @@ import numpy as np
 from ._validate import check_points
 from .bounds import AngleBound, upper_bound
 from .constructions import FIXED_CODES, construction_name, known_code
+from .symmetry import symmetry_group
 from .tables import CONSTRUCTION_PREFIX, Floor, Record, best_known, coordinate_sources, known_floor, load_coordinates
 
 
@@ -123,7 +124,9 @@ class Comparison:
     within tol_deg, i.e. the bound proves the record optimal. congruent_to: see `congruent`.
     floor: `tables.known_floor(d, N)`, the best known code with at least N points in dimension <= d (a lower
     bound on the optimum, also where no record is tabulated); below_floor: found angle below it by more than tol_deg
-    (the search fell short).
+    (the search fell short). symmetry: for d = 3, the name of the code's rotation group, rattlers left out
+    (`symmetry.symmetry_group`: 'C1', 'Cn', 'Dn', 'T', 'O', 'I'), with '+refl' when a reflection maps it onto itself
+    too; None for other d or when not computed.
     """
 
     d: int
@@ -148,6 +151,7 @@ class Comparison:
     congruent_to: str | None
     floor: Floor
     below_floor: bool
+    symmetry: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-safe dict (record and bound nested as dicts, contact pairs as lists)."""
@@ -177,19 +181,22 @@ class Comparison:
         lines.append(f"  floor      {self.floor.angle_deg:.10f} deg ({self.floor.source})"
                      + ("  BELOW: a known code with at least N points does better" if self.below_floor else ""))
         lines.append(f"  congruent  {self.congruent_to or 'no known code'}")
+        if self.symmetry is not None:
+            lines.append(f"  symmetry   {self.symmetry} (rotation group of the code less its rattlers; +refl: a reflection maps it onto itself too)")
         return "\n".join(lines)
 
     __str__ = summary
 
 
 def compare(points, tol_deg: float = 1e-6, contact_tol_deg: float | None = None,
-            congruence_atol: float = 1e-6, check_congruence: bool = True) -> Comparison:
+            congruence_atol: float = 1e-6, check_congruence: bool = True, check_symmetry: bool = True) -> Comparison:
     """Compare an (N, d) configuration (rows normalised here, float64) with the known results.
 
     tol_deg: tolerance for `matched` / `better_than_record` / bound checks (the staged Sloane
     coordinates fall short of exact optima by up to 4e-8 deg, so keep tol_deg >= 1e-7).
     contact_tol_deg: pairs with angle <= min angle + contact_tol_deg are contacts (default tol_deg).
     congruence_atol: tolerance on Gram entries (cosines) for `congruent_to`.
+    check_symmetry: name the rotation group of a d = 3 code (`symmetry`; chord tolerance 1e-6).
     """
     x = check_points(points)
     tol_deg = _check_tol(tol_deg, "tol_deg")
@@ -226,7 +233,18 @@ def compare(points, tol_deg: float = 1e-6, contact_tol_deg: float | None = None,
         record_meets_bound=meets,
         congruent_to=congruent_known_code(x, congruence_atol) if check_congruence else None,
         floor=floor, below_floor=found_deg < floor.angle_deg - tol_deg,
+        symmetry=_symmetry_name(x, contact_tol_deg) if check_symmetry and d == 3 else None,
     )
+
+
+def _symmetry_name(x: np.ndarray, contact_tol_deg: float) -> str | None:
+    """'D3', 'I+refl', ...: `symmetry.symmetry_group` of a d = 3 code; None where it has no finite group to name
+    (all rattlers, or every rigid point on one axis)."""
+    try:
+        g = symmetry_group(x, contact_tol_deg=max(contact_tol_deg, 1e-9))
+    except ValueError:
+        return None
+    return g.name + ("+refl" if g.reflections else "")
 
 
 def compare_many(configurations: Iterable, **kwargs) -> list[Comparison]:

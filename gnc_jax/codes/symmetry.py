@@ -1,9 +1,10 @@
 """Finite rotation groups of S^2, the antipodal map of S^{d-1}, and random symmetric starts for the record search.
 
-Many d = 3 Tammes records are unions of orbits of a rotation group: N = 72 and N = 120 (every point
-with 5 contacts) were both reached here from icosahedral starts, the 12 vertices plus one generic orbit
-and two generic orbits. Random Gaussian starts almost never land near such a code; a start that is itself symmetric stays symmetric under the surrogate's gradient flow
-(the objective is invariant), so the search explores the few free points of the orbit
+Many d = 3 Tammes records are unions of orbits of a rotation group (`symmetry_group` names it: the bundled
+N = 24 record is the snub cube, group O; N = 72 and 102 have D3; N = 120, every point with 5 contacts, is two
+generic orbits of I and was reached here from an icosahedral start; N = 110 and 127 have none, C1). Random
+Gaussian starts almost never land near such a code; a start that is itself symmetric stays symmetric under the
+surrogate's gradient flow (the objective is invariant), so the search explores the few free points of the orbit
 representatives. Nothing here reads a table: the groups are built from their generators.
 
 In any dimension the central inversion x -> -x (``ANTIPODAL``, "Ci") is a symmetry of the objective too, and the
@@ -16,13 +17,20 @@ point). The record search reaches both roots from such starts (E7 from a hot fir
     orbits = special_orbits(group)           # fixed-axis orbits: sizes 12, 20, 30
     x = symmetric_start(120, group, rng)     # (120, 3) or None when N is no sum of orbit sizes
     y = antipodal_start(126, 7, rng)         # (126, 7): 63 random points and their negatives
+    symmetry_group(x)                        # Symmetry(name='I', order=60, ...): the code's own rotations
+
+`symmetry_group` goes the other way: it finds every rotation that maps a d = 3 code onto itself (its rattlers left
+out) and names the group, for comparing a found code with a record.
 """
 from __future__ import annotations
 
 import functools
 import math
+from typing import NamedTuple
 
 import numpy as np
+
+from ._validate import check_points
 
 GROUPS = ("C2", "C3", "C4", "C5", "D2", "D3", "D4", "D5", "T", "O", "I")  # rotation groups of S^2 (d = 3)
 ANTIPODAL = "Ci"  # the central inversion {1, -1}: any d, any N >= 2 (odd N: one antipode left out)
@@ -223,6 +231,105 @@ def symmetric_starts(N: int, count: int, rng: np.random.Generator, groups=None, 
     return starts_of_groups(start_groups(N, count, groups, d), N, d, rng)
 
 
-__all__ = ["ANTIPODAL", "GROUPS", "admits", "antipodal_start", "axis_rotation", "closure", "fitting_groups",
+class Symmetry(NamedTuple):
+    """The rotations of S^2 that map a code onto itself. name: 'C1', 'Cn', 'Dn', 'T', 'O' or 'I' (the finite
+    rotation groups); order: their number; rotations: (order, 3, 3), identity first; reflections: whether an
+    improper orthogonal map (a reflection or rotoreflection) maps the code onto itself too (then the full point
+    group has 2 x order elements); rigid: the points used (the code less its rattlers, see `rigid_points`)."""
+    name: str
+    order: int
+    rotations: np.ndarray
+    reflections: bool
+    rigid: int
+
+
+def rigid_points(points: np.ndarray, contact_tol_deg: float = 1e-6) -> np.ndarray:
+    """Indices of the points of a unit code (N, d) that are not rattlers: points with fewer than d contacts (pairs
+    within ``contact_tol_deg`` of the minimal angle) are removed, and again among the rest, until none is left;
+    such a point can move without lowering the minimal angle, so its place carries no symmetry."""
+    x = np.asarray(points, np.float64)
+    gram = x @ x.T
+    np.fill_diagonal(gram, -2.0)
+    cut = math.cos(min(math.pi, math.acos(min(1.0, gram.max())) + math.radians(contact_tol_deg)))
+    contact = gram >= cut
+    keep = np.ones(len(x), bool)
+    while True:
+        loose = keep & (contact[:, keep].sum(axis=1) < x.shape[1])
+        if not loose.any():
+            return np.flatnonzero(keep)
+        keep &= ~loose
+
+
+def _frame(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Orthonormal frames (..., 3, 3) with columns a, the part of b orthogonal to a, and their cross product."""
+    u = b - np.sum(a * b, axis=-1, keepdims=True) * a
+    u = u / np.linalg.norm(u, axis=-1, keepdims=True)
+    return np.stack([a, u, np.cross(a, u)], axis=-1)
+
+
+def _maps_onto(x: np.ndarray, target: np.ndarray, atol: float) -> np.ndarray:
+    """Rotations (R, 3, 3) taking x[0] and x[k] (k: x[0]'s nearest point not on its axis) to every pair of
+    ``target`` at the same angle, kept where they map every row of x within ``atol`` (chord) of a row of target."""
+    cos = x[1:] @ x[0]
+    off_axis = np.flatnonzero(np.abs(cos) < 1 - 1e-9) + 1
+    if off_axis.size == 0:
+        raise ValueError("symmetry_group: the code's rigid points lie on one axis (infinitely many rotations)")
+    k = off_axis[np.argmax(cos[off_axis - 1])]
+    c = x[0] @ x[k]
+    gram = target @ target.T
+    np.fill_diagonal(gram, np.inf)
+    p, q = np.nonzero(np.abs(gram - c) <= 4 * atol)
+    rots = _frame(target[p], target[q]) @ _frame(x[0], x[k]).T
+    step = max(1, 4_000_000 // len(x) ** 2)  # rotations per chunk: bounded memory for large codes
+    ok = []
+    for r in (rots[i:i + step] for i in range(0, len(rots), step)):
+        images = np.swapaxes(r @ x.T, 1, 2)  # (chunk, n, 3)
+        nearest = target[np.argmax(images @ target.T, axis=2)]  # the target row nearest to each image
+        ok.append(np.all(np.linalg.norm(images - nearest, axis=2) <= atol, axis=1))  # chord from coordinates
+    return rots[np.concatenate(ok)]
+
+
+def _group_name(rots: np.ndarray) -> str:
+    """Name of a finite rotation group (|G|, 3, 3): C1, Cn (one axis), Dn (an element of order |G|/2), T, O, I."""
+    order = len(rots)
+    angles = np.arccos(np.clip((np.trace(rots, axis1=1, axis2=2) - 1) / 2, -1, 1))
+    turns = [int(round(2 * math.pi / t)) for t in angles if t > 1e-6]
+    if not turns:
+        return "C1"
+    axes = []
+    for r, t in zip(rots, angles):
+        if t > 1e-6:
+            w, v = np.linalg.eigh(r + r.T)  # the axis: eigenvalue 2 of R + R^T
+            axes.append(v[:, -1])
+    if all(abs(a @ axes[0]) > 1 - 1e-6 for a in axes):
+        return f"C{order}"
+    if max(turns) == order // 2:
+        return f"D{order // 2}"
+    return {12: "T", 24: "O", 60: "I"}.get(order, f"order {order}")
+
+
+def symmetry_group(points, atol: float = 1e-6, contact_tol_deg: float = 1e-6, drop_rattlers: bool = True) -> Symmetry:
+    """The rotations of a d = 3 code (N, 3) onto itself, named (`Symmetry`); with ``drop_rattlers`` (default) its
+    rattlers are left out first (`rigid_points`; pass False for a point set that is no max-min code). A rotation
+    counts when it maps every point used within ``atol`` (chord length) of one: tighten it for codes refined to
+    roundoff, loosen it for coordinates printed to few digits. float64, numpy only."""
+    x = check_points(points)
+    if x.shape[1] != 3:
+        raise ValueError(f"symmetry_group: points must be (N, 3) (rotation groups of S^2), got {x.shape}")
+    if not (math.isfinite(atol) and atol > 0):
+        raise ValueError(f"symmetry_group: atol must be a positive finite number, got {atol!r}")
+    if drop_rattlers:
+        x = x[rigid_points(x, contact_tol_deg)]
+    if len(x) < 2:
+        raise ValueError("symmetry_group: fewer than 2 rigid points (the code is all rattlers)")
+    rots = _maps_onto(x, x, atol)
+    first = int(np.argmin(np.linalg.norm(rots - np.eye(3), axis=(1, 2))))
+    rots = np.concatenate([rots[first:first + 1], np.delete(rots, first, axis=0)])
+    improper = len(_maps_onto(x, -x, atol)) > 0  # R x = -x as sets  <=>  -R (det -1) maps x onto itself
+    return Symmetry(name=_group_name(rots), order=len(rots), rotations=rots, reflections=improper, rigid=len(x))
+
+
+__all__ = ["ANTIPODAL", "GROUPS", "Symmetry", "admits", "antipodal_start", "axis_rotation", "closure", "fitting_groups",
            "group_names", "orbit", "orbit_plan", "orbit_plans", "require_fit", "rotation_group", "special_orbits",
-           "start_groups", "starts_of_groups", "symmetric_start", "symmetric_starts"]
+           "rigid_points", "start_groups", "starts_of_groups", "symmetric_start", "symmetric_starts",
+           "symmetry_group"]
