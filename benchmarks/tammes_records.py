@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/tammes_records.py [--N 4:130] [--exact] [--exact-only]
         [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 16] [--patience 5] [--hops 64]
-        [--direct-hops 32] [--relocate] [--neighbors ROWS.jsonl,OUT.json] [--continue-from ROWS.jsonl,OUT.json]
+        [--direct-hops 32] [--direct-scales 0.1,0.05,0.2] [--relocate] [--neighbors ROWS.jsonl,OUT.json] [--continue-from ROWS.jsonl,OUT.json]
         [--symmetric 0] [--refine-top 2]
         [--lockstep 1] [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
     .venv/bin/python benchmarks/tammes_records.py --merge A.jsonl,B.json [--best] [--out FILE.json]
@@ -50,8 +50,8 @@ import numpy as np
 
 from gnc_jax.codes.cli import format_table
 from gnc_jax.codes.constructions import FIXED_CODES
-from gnc_jax.codes.records import (HOP_MOVES, RELOCATE_MOVES, SEARCH_DEFAULTS as D, RecordRow, iter_solve_records,
-                                   neighbor_starts, parse_range)
+from gnc_jax.codes.records import (DIRECT_SCALES, HOP_MOVES, RELOCATE_MOVES, SEARCH_DEFAULTS as D, RecordRow,
+                                   iter_solve_records, neighbor_starts, parse_range, parse_scales)
 
 TOL_DEG = 1e-6
 
@@ -115,7 +115,7 @@ def append_row(path: str, entry: dict) -> None:
         os.fsync(f.fileno())
 
 
-SEARCH_KEYS = (*D, "seed", "relocate", "neighbors", "continue_from", "symmetric")  # a run's search options
+SEARCH_KEYS = (*D, "direct_scales", "seed", "relocate", "neighbors", "continue_from", "symmetric")  # a run's search options
 
 
 def search_settings(args) -> dict:
@@ -251,6 +251,8 @@ def main(argv=None) -> int:
     ap.add_argument("--direct-hops", type=int, default=D["direct_hops"],
                     help="perturbations of the best per round that skip the surrogate (records.DIRECT_SCALES); "
                          "the best of them takes one refinement slot (0: a small polish of the best instead)")
+    ap.add_argument("--direct-scales", default=",".join(f"{v:g}" for v in DIRECT_SCALES),
+                    help="comma list of direct-hop scales (sigma / minimal angle), one per round, cycled")
     ap.add_argument("--relocate", action="store_true",
                     help="add the hole-relocation hop moves (records.RELOCATE_MOVES) to the default ones")
     ap.add_argument("--neighbors", default=None,
@@ -280,6 +282,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.best and not args.merge:
         ap.error("--best only applies with --merge")
+    args.direct_scales = list(parse_scales(args.direct_scales))  # ValueError naming --direct-scales
     from _meta import run_meta  # benchmarks/_meta.py
 
     meta = {"command": " ".join(["benchmarks/tammes_records.py"] + (argv if argv is not None else sys.argv[1:])),

@@ -349,12 +349,15 @@ def test_records_benchmark_seeds_each_N_with_its_neighbours_or_its_own_earlier_c
     assert json.loads(out.read_text())["meta"]["search"][0]["neighbors"] == str(first)
     # --continue-from: each N's own earlier code joins its first round (15 from this run's row, 16 has none)
     third = tmp_path / "third.jsonl"
-    assert bench.main(["--N", "15,16", "--continue-from", f"{first},{second}", "--rows-out", str(third),
-                       "--out", str(out), *fast]) == 0
+    assert bench.main(["--N", "15,16", "--continue-from", f"{first},{second}", "--direct-scales", "0.02",
+                       "--rows-out", str(third), "--out", str(out), *fast]) == 0
     again = {r["N"]: r for r in bench.read_rows([str(third)])}
     assert again[15]["continued_from"] == rows[15]["angle_deg"] and again[16]["continued_from"] is None
     assert again[15]["angle_deg"] >= rows[15]["angle_deg"] - 1e-9
     assert again[15]["search"]["continue_from"] == f"{first},{second}" and "seeded_from" not in again[15]
+    assert again[15]["search"]["direct_scales"] == [0.02] and rows[15]["search"]["direct_scales"] == [0.1, 0.05, 0.2]
+    with pytest.raises(ValueError, match="--direct-scales"):
+        bench.main(["--N", "13", "--direct-scales", "0", "--out", str(out), *fast])
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"d": 3, "N": 12, "angle_deg": 63.4}) + "\n")  # not a row this script wrote
     for option in ("--neighbors", "--continue-from"):
@@ -384,6 +387,8 @@ def test_solve_record_validates_before_compiling():
     for bad in ([], [0.01, -1.0], [float("nan")], "cold"):
         with pytest.raises(ValueError, match="start_taus"):
             solve_record(3, 6, start_taus=bad)
+        with pytest.raises(ValueError, match="direct_scales"):
+            solve_record(3, 6, direct_scales=bad)
 
 
 def test_start_temperatures_cycle_and_reach_the_continuation_schedule():
@@ -427,6 +432,8 @@ def test_cli_records_json_shape(tmp_path, capsys):
     assert [r["N"] for r in rows] == [4, 6]
     for key in ("d", "N", "angle_deg", "record_deg", "gap_deg", "status", "congruent", "contacts", "seconds"):
         assert key in rows[0]
+    # the tetrahedron and the octahedron, with their full point groups
+    assert [(r["congruent"], r["symmetry"]) for r in rows] == [("simplex", "T+refl"), ("cross-polytope", "O+refl")]
     saved = json.loads(out_file.read_text())
     assert np.asarray(saved[1]["points"]).shape == (6, 3)
 
@@ -439,6 +446,8 @@ def test_cli_records_json_shape(tmp_path, capsys):
     (["records", "--d", "3", "--N", "4", "--lockstep", "0"], "--lockstep"),
     (["records", "--d", "3", "--N", "4", "--symmetric", "-1"], "--symmetric"),
     (["records", "--d", "3", "--N", "4", "--direct-hops", "-1"], "--direct-hops"),
+    (["records", "--d", "3", "--N", "4", "--direct-scales", "0.1,x"], "--direct-scales"),
+    (["records", "--d", "3", "--N", "4", "--direct-scales", "0.1,-0.05"], "--direct-scales"),
     (["records", "--d", "3", "--N", "4", "--out", "/nonexistent/dir/x.json"], "--out"),
     (["compare", "/nonexistent/file.npz"], "FILE"),
 ])

@@ -68,22 +68,22 @@ def _positive(name: str, value: int, lo: int = 1) -> int:
 
 
 def format_table(rows) -> str:
-    """Fixed-width text table of `RecordRow`s."""
+    """Fixed-width text table of `RecordRow`s (sym: the d = 3 code's rotation group, `RecordRow.symmetry`)."""
     head = f"{'d':>2} {'N':>4} {'angle_deg':>14} {'record_deg':>14} {'gap_deg':>10} {'status':<16} " \
-           f"{'match':<5} {'rounds':>6} {'seconds':>8}"
+           f"{'match':<5} {'sym':<7} {'rounds':>6} {'seconds':>8}"
     lines = [head]
     for r in rows:
         rec = "-" if r.record_deg is None else f"{r.record_deg:14.9f}"
         gap = "-" if r.gap_deg is None else f"{r.gap_deg:+10.2e}"
         match = "-" if r.matched is None else ("BETTER" if r.better else "yes" if r.matched else "no")
         lines.append(f"{r.d:>2} {r.N:>4} {r.angle_deg:14.9f} {rec:>14} {gap:>10} {str(r.status or '-'):<16} "
-                     f"{match:<5} {r.rounds:>6} {r.seconds:8.2f}")
+                     f"{match:<5} {str(r.symmetry or '-'):<7} {r.rounds:>6} {r.seconds:8.2f}")
     return "\n".join(lines)
 
 
 def _cmd_records(args) -> int:
     from ._validate import check_dim
-    from .records import parse_range, run_records
+    from .records import DIRECT_SCALES, parse_range, parse_scales, run_records
 
     d = check_dim(args.d, "--d")
     Ns = parse_range(args.N, "--N")
@@ -94,6 +94,7 @@ def _cmd_records(args) -> int:
     patience = _positive("--patience", args.patience)
     hops = _positive("--hops", args.hops, 0)
     direct_hops = _positive("--direct-hops", args.direct_hops, 0)
+    direct_scales = DIRECT_SCALES if args.direct_scales is None else parse_scales(args.direct_scales)
     lockstep = _positive("--lockstep", args.lockstep)
     symmetric = _positive("--symmetric", args.symmetric, 0)
     if args.out:
@@ -101,7 +102,8 @@ def _cmd_records(args) -> int:
         if not os.path.isdir(parent):
             raise ValueError(f"--out: directory {parent!r} does not exist")
     rows = list(run_records(d, Ns, restarts=restarts, seed=seed, max_rounds=max_rounds, refine_top=refine_top,
-                           patience=patience, hops=hops, direct_hops=direct_hops, lockstep=lockstep,
+                           patience=patience, hops=hops, direct_hops=direct_hops, direct_scales=direct_scales,
+                           lockstep=lockstep,
                            symmetric=symmetric))
     dicts = [r.to_dict() for r in rows]
     if args.out:
@@ -129,7 +131,7 @@ def register(sub) -> None:
     r = sub.add_parser("records", help="Tammes codes from random starts, matched against the best-known table")
     r.add_argument("--d", type=int, required=True, help="dimension (>= 1)")
     r.add_argument("--N", required=True, help="point counts: A:B inclusive and/or a comma list, e.g. 4:40,48")
-    from .records import SEARCH_DEFAULTS as D
+    from .records import DIRECT_SCALES, SEARCH_DEFAULTS as D
     r.add_argument("--restarts", type=int, default=D["restarts"],
                    help=f"random surrogate restarts per round (default {D['restarts']})")
     r.add_argument("--seed", type=int, default=0)
@@ -141,6 +143,9 @@ def register(sub) -> None:
     r.add_argument("--direct-hops", type=int, default=D["direct_hops"],
                    help="perturbations of the best per round refined without the surrogate; the best of them takes "
                         f"one refinement slot (default {D['direct_hops']}; 0: a small polish of the best instead)")
+    r.add_argument("--direct-scales", default=None,
+                   help="comma list of direct-hop scales (sigma / minimal angle), one per round, cycled (default "
+                        + ",".join(f"{v:g}" for v in DIRECT_SCALES) + ")")
     r.add_argument("--refine-top", type=int, default=D["refine_top"],
                    help=f"codes fully refined per round, after screening the pool (default {D['refine_top']})")
     r.add_argument("--symmetric", type=int, default=0,

@@ -111,7 +111,8 @@ class RecordRow:
     status: the record's status (None when no record is known); matched: |gap| <= tol_deg;
     congruent: name of a known code congruent to the result, else None; contacts: pairs at the
     minimal angle; rounds: search rounds used; seconds: wall time of the search (compiles
-    included; in a lockstep group, from the group's start to this N's stop); points: (N, d) float64 unit rows.
+    included; in a lockstep group, from the group's start to this N's stop); points: (N, d) float64 unit rows;
+    symmetry: for d = 3 the rotation group of the code less its rattlers (`Comparison.symmetry`), else None.
     """
 
     d: int
@@ -127,6 +128,7 @@ class RecordRow:
     rounds: int
     seconds: float
     points: np.ndarray = dataclasses.field(repr=False)
+    symmetry: str | None = None
 
     def to_dict(self, points: bool = False) -> dict:
         """JSON-safe dict; coordinates only when ``points``."""
@@ -137,9 +139,10 @@ class RecordRow:
 
     @classmethod
     def from_dict(cls, r: dict) -> "RecordRow":
-        """Inverse of ``to_dict(points=True)``; extra keys are ignored."""
-        return cls(**{f.name: np.asarray(r[f.name], np.float64) if f.name == "points" else r[f.name]
-                      for f in dataclasses.fields(cls)})
+        """Inverse of ``to_dict(points=True)``; extra keys are ignored, a missing ``symmetry`` (rows written before
+        it was reported) is None."""
+        return cls(**{f.name: np.asarray(r[f.name], np.float64) if f.name == "points" else
+                      r.get(f.name) if f.name == "symmetry" else r[f.name] for f in dataclasses.fields(cls)})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -359,20 +362,27 @@ def refine_batch(w: np.ndarray, Ns, **refine_kw) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # pipeline
 # ----------------------------------------------------------------------------------------------
+def _positive_floats(values, name: str, what: str) -> tuple[float, ...]:
+    """One or more finite values > 0 as a tuple of floats (ValueError naming ``name`` otherwise)."""
+    try:
+        out = tuple(float(t) for t in np.atleast_1d(np.asarray(values, np.float64)))
+    except (TypeError, ValueError):
+        out = ()
+    if not out or not all(math.isfinite(t) and t > 0 for t in out):
+        raise ValueError(f"{name} must be one or more finite {what} > 0, got {values!r}")
+    return out
+
+
 def _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus,
-                  direct_hops=0) -> tuple[float, ...]:
-    """Validate the search options (ValueError naming the option); returns ``start_taus`` as floats."""
+                  direct_hops=0, direct_scales=DIRECT_SCALES) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Validate the search options (ValueError naming the option); returns ``start_taus`` and ``direct_scales``
+    as floats."""
     for name, v, lo in (("restarts", restarts, 1), ("refine_top", refine_top, 1), ("max_rounds", max_rounds, 1),
                         ("patience", patience, 1), ("hops", hops, 0), ("seed", seed, 0),
                         ("direct_hops", direct_hops, 0)):
         check_int(v, name, lo)
-    try:
-        taus = tuple(float(t) for t in np.atleast_1d(np.asarray(start_taus, np.float64)))
-    except (TypeError, ValueError):
-        taus = ()
-    if not taus or not all(math.isfinite(t) and t > 0 for t in taus):
-        raise ValueError(f"start_taus must be one or more finite temperatures > 0, got {start_taus!r}")
-    return taus
+    return (_positive_floats(start_taus, "start_taus", "temperatures"),
+            _positive_floats(direct_scales, "direct_scales", "scales"))
 
 
 def _check_start_codes(start_codes, Ns: list[int], d: int, N_pad: int) -> dict[int, np.ndarray]:
@@ -495,7 +505,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
                       bucket: int = BUCKET, refine_kw: dict | None = None, screen: dict | bool = True,
                       start_taus=START_TAUS, hop_moves=HOP_MOVES,
                       start_codes=None, symmetric: int = 0, symmetric_groups=None,
-                      direct_hops: int = _D["direct_hops"]) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
+                      direct_hops: int = _D["direct_hops"], direct_scales=DIRECT_SCALES
+                      ) -> Iterator[tuple[int, tuple[np.ndarray, float, int]]]:
     """Search good Tammes codes for several N at once, from random starts. Yields
     (index into Ns, (points (N, d), angle deg, rounds)) as soon as each N's search stops.
 
@@ -512,7 +523,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
     perturbations of the best code so far, each solved again by the surrogate, locally or by a short
     continuation from a cold temperature (basin hopping; ``hop_moves``, default ``HOP_MOVES``, cycled
     over the hops; ``HOP_STAGES``), and ``direct_hops`` perturbations of the best that skip the surrogate
-    (one scale of ``DIRECT_SCALES`` per round; screened with the pool, ranked among themselves).
+    (one scale of ``direct_scales``, default ``DIRECT_SCALES``, per round, cycled; screened with the pool, ranked
+    among themselves).
     ``start_codes`` ({N: (S, N, d)}, optional) adds the caller's own
     codes to round 0's pool (for example `neighbor_starts` of codes found for N - 1 and N + 1); they
     are screened and refined like the rest. Nothing passes them by default: codes taken from a table
@@ -536,7 +548,8 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
         raise ValueError("Ns must name at least one point count")
     from ..solvers.refine import FAST_KW
 
-    start_taus = _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus, direct_hops)
+    start_taus, direct_scales = _check_search(restarts, refine_top, max_rounds, patience, hops, seed, start_taus,
+                                              direct_hops, direct_scales)
     refine_kw = dict(refine_kw or {})
     round_kw = {**FAST_KW, **refine_kw}
     N_pad = padded_size(max(Ns), bucket)
@@ -578,7 +591,7 @@ def iter_search_codes(d: int, Ns: Iterable[int], *, restarts: int = _D["restarts
         n_pool = refine_top if rnd == 0 or refine_top == 1 else refine_top - 1
         n_direct = direct_hops if n_pool < refine_top else 0
         if n_direct:  # perturbations of the best without the surrogate, screened with the pool
-            scale = (DIRECT_SCALES[(rnd - 1) % len(DIRECT_SCALES)],)
+            scale = (direct_scales[(rnd - 1) % len(direct_scales)],)
             pools = [np.concatenate([p, perturb(st.best, st.N, n_direct, st.best_angle, st.direct_rng, scales=scale)])
                      for st, p in zip(active, pools)]
         # 2. screening by a short exact refinement, then the best distinct candidates per N
@@ -632,7 +645,7 @@ def record_row(d: int, N: int, points: np.ndarray, rounds: int, seconds: float, 
     return RecordRow(d=d, N=N, angle_deg=c.min_angle_deg, record_deg=None if rec is None else rec.min_angle_deg,
                      gap_deg=c.gap_deg, status=None if rec is None else rec.status, matched=c.matched,
                      better=c.better_than_record, congruent=c.congruent_to, contacts=c.contacts, rounds=rounds,
-                     seconds=seconds, points=points)
+                     seconds=seconds, points=points, symmetry=c.symmetry)
 
 
 def solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed: int = 0, tol_deg: float = 1e-6,
@@ -704,8 +717,17 @@ def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
     return sorted(out)
 
 
+def parse_scales(text: str, name: str = "--direct-scales") -> tuple[float, ...]:
+    """'0.02,0.05' -> (0.02, 0.05): one or more finite scales > 0 in a comma list; ValueError naming ``name``."""
+    try:
+        values = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        raise ValueError(f"{name}: expected a comma list of numbers, got {text!r}") from None
+    return _positive_floats(values, name, "scales")
+
+
 __all__ = ["RecordRow", "deepest_hole", "distinct_holes", "exact_angles", "grown_codes", "neighbor_starts",
-           "polish_holes", "thinned_codes", "hop_move_table", "iter_search_codes", "iter_solve_records",
+           "polish_holes", "thinned_codes", "hop_move_table", "iter_search_codes", "iter_solve_records", "parse_scales",
            "parse_range", "perturb", "pick_distinct", "random_starts", "record_row", "refine_batch",
            "relocate_points", "row_masks", "run_records", "search_code", "search_codes", "solve_record",
            "solve_records", "start_temperatures", "surrogate_batch", "symmetric_temperatures", "HOP_MOVES",
