@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/tammes_records.py [--N 4:130] [--exact] [--exact-only]
         [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 16] [--patience 5] [--hops 64]
-        [--direct-hops 32] [--direct-scales 0.1,0.05,0.2] [--relocate] [--neighbors ROWS.jsonl,OUT.json] [--continue-from ROWS.jsonl,OUT.json]
-        [--symmetric 0] [--refine-top 2]
-        [--lockstep 1] [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
+        [--direct-hops 32] [--direct-scales 0.1,0.05,0.2] [--relocate] [--neighbors ROWS.jsonl,OUT.json]
+        [--continue-from ROWS.jsonl,OUT.json] [--symmetric 0] [--refine-top 2] [--lockstep 1]
+        [--rows-out FILE.jsonl] [--shard I/K] [--device-label TEXT] [--out FILE.json]
     .venv/bin/python benchmarks/tammes_records.py --merge A.jsonl,B.json [--best] [--out FILE.json]
 
 Every row is found from random starts only (``gnc_jax.codes.records.iter_solve_records``: batched
@@ -52,6 +52,7 @@ from gnc_jax.codes.cli import format_table
 from gnc_jax.codes.constructions import FIXED_CODES
 from gnc_jax.codes.records import (DIRECT_SCALES, HOP_MOVES, RELOCATE_MOVES, SEARCH_DEFAULTS as D, RecordRow,
                                    iter_solve_records, neighbor_starts, parse_range, parse_scales)
+from gnc_jax.codes.symmetry import symmetry_label
 
 TOL_DEG = 1e-6
 
@@ -115,7 +116,8 @@ def append_row(path: str, entry: dict) -> None:
         os.fsync(f.fileno())
 
 
-SEARCH_KEYS = (*D, "direct_scales", "seed", "relocate", "neighbors", "continue_from", "symmetric")  # a run's search options
+# a run's search options
+SEARCH_KEYS = (*D, "direct_scales", "seed", "relocate", "neighbors", "continue_from", "symmetric")
 
 
 def search_settings(args) -> dict:
@@ -299,6 +301,9 @@ def main(argv=None) -> int:
                                                          for e in entries})]
         meta["row_files"] = [{"d": d, "N": n, "file": f} for (d, n), f in sorted(source.items())]
         rows = [RecordRow.from_dict(e) for e in entries]
+        for r in rows:  # rows written before RecordRow.symmetry: name their group here
+            if r.symmetry is None and r.d == 3:
+                r.symmetry = symmetry_label(r.points)
         timed = all("started_unix" in e for e in entries)  # JSON outputs hold seconds per row, no clock times
         wall = (max(e["finished_unix"] for e in entries) - min(e["started_unix"] for e in entries)) if timed else None
     else:

@@ -318,7 +318,7 @@ def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, mon
     # the merged meta names the rows' search settings, not the merging command's defaults
     assert merged["meta"]["search"] == [wide] and "restarts" not in merged["meta"]
     # JSON outputs merge too; --best keeps the largest angle per (d, N), the default the last file's row
-    worse = row.to_dict(points=True) | {"angle_deg": row.angle_deg - 1.0}
+    worse = {k: v for k, v in row.to_dict(points=True).items() if k != "symmetry"} | {"angle_deg": row.angle_deg - 1.0}
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"meta": {"search": [wide | {"seed": 2}]}, "rows": [worse]}))
     for flags, angle, source in (([], row.angle_deg - 1.0, "other.json"), (["--best"], row.angle_deg, "rows.jsonl")):
@@ -328,6 +328,8 @@ def test_records_benchmark_rows_file_resumes_and_skips_a_torn_line(tmp_path, mon
             {"d": 3, "N": 4, "file": source}]
         # a JSON output's rows hold no clock times: no wall figure
         assert merged["summary"]["wall_seconds"] == (1.0 if flags else None)
+        # a row written before RecordRow.symmetry gets its group named in the merge (the tetrahedron's)
+        assert merged["rows"][0]["symmetry"] == "T+refl"
     with pytest.raises(SystemExit, match="--merge: no file"):
         bench.main(["--merge", str(tmp_path / "missing.jsonl"), "--out", str(out)])
 

@@ -5,7 +5,7 @@ import pytest
 from gnc_jax.codes import compare, cross_polytope, icosahedron, load_coordinates, regular_polygon, regular_simplex
 from gnc_jax.codes.symmetry import (ANTIPODAL, GROUPS, admits, antipodal_start, closure, fitting_groups, orbit,
                                     orbit_plan, rigid_points, rotation_group, special_orbits, symmetric_start,
-                                    symmetric_starts, symmetry_group)
+                                    symmetric_starts, symmetry_group, symmetry_label)
 
 ORDERS = {"C2": 2, "C3": 3, "C4": 4, "C5": 5, "D2": 4, "D3": 6, "D4": 8, "D5": 10, "T": 12, "O": 24, "I": 60}
 SPECIAL = {"C3": [1, 1], "D3": [2, 3, 3], "D4": [2, 4, 4], "T": [4, 4, 6], "O": [6, 8, 12], "I": [12, 20, 30]}
@@ -118,7 +118,8 @@ def test_symmetry_group_finds_each_group_of_a_rotated_union_of_generic_orbits(na
 
 def test_symmetry_group_of_known_codes_and_records():
     # the Platonic codes have their full point groups (rotations and reflections)
-    for points, name, order in ((icosahedron(), "I", 60), (cross_polytope(3), "O", 24), (regular_simplex(4, 3), "T", 12)):
+    platonic = ((icosahedron(), "I", 60), (cross_polytope(3), "O", 24), (regular_simplex(4, 3), "T", 12))
+    for points, name, order in platonic:
         g = symmetry_group(points @ _random_rotation(1).T)
         assert (g.name, g.order, g.reflections) == (name, order, True)
     # a pentagon in R^3: D5, mirrored by its plane; no max-min code of S^2 (2 contacts each: all rattlers)
@@ -127,6 +128,9 @@ def test_symmetry_group_of_known_codes_and_records():
     assert symmetry_group(pentagon, drop_rattlers=False).reflections and len(rigid_points(pentagon)) == 0
     with pytest.raises(ValueError, match="rattlers"):
         symmetry_group(pentagon)
+    assert symmetry_label(pentagon) is None and symmetry_label(icosahedron()) == "I+refl"
+    with pytest.raises(ValueError, match=r"\(N, 3\)"):
+        symmetry_label(np.eye(4))
     assert symmetry_group(np.random.default_rng(0).standard_normal((20, 3)), drop_rattlers=False).name == "C1"
     # N = 24: the snub cube, chiral with the rotations of the cube; the bundled N = 102 record has D3
     snub = symmetry_group(load_coordinates(3, 24))

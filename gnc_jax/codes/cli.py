@@ -103,8 +103,7 @@ def _cmd_records(args) -> int:
             raise ValueError(f"--out: directory {parent!r} does not exist")
     rows = list(run_records(d, Ns, restarts=restarts, seed=seed, max_rounds=max_rounds, refine_top=refine_top,
                            patience=patience, hops=hops, direct_hops=direct_hops, direct_scales=direct_scales,
-                           lockstep=lockstep,
-                           symmetric=symmetric))
+                           lockstep=lockstep, symmetric=symmetric))
     dicts = [r.to_dict() for r in rows]
     if args.out:
         with open(args.out, "w") as f:

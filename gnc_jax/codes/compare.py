@@ -18,7 +18,7 @@ import numpy as np
 from ._validate import check_points
 from .bounds import AngleBound, upper_bound
 from .constructions import FIXED_CODES, construction_name, known_code
-from .symmetry import symmetry_group
+from .symmetry import symmetry_label
 from .tables import CONSTRUCTION_PREFIX, Floor, Record, best_known, coordinate_sources, known_floor, load_coordinates
 
 
@@ -182,7 +182,8 @@ class Comparison:
                      + ("  BELOW: a known code with at least N points does better" if self.below_floor else ""))
         lines.append(f"  congruent  {self.congruent_to or 'no known code'}")
         if self.symmetry is not None:
-            lines.append(f"  symmetry   {self.symmetry} (rotation group of the code less its rattlers; +refl: a reflection maps it onto itself too)")
+            lines.append(f"  symmetry   {self.symmetry} (rotation group of the code less its rattlers; "
+                         "+refl: a reflection maps it onto itself too)")
         return "\n".join(lines)
 
     __str__ = summary
@@ -233,18 +234,8 @@ def compare(points, tol_deg: float = 1e-6, contact_tol_deg: float | None = None,
         record_meets_bound=meets,
         congruent_to=congruent_known_code(x, congruence_atol) if check_congruence else None,
         floor=floor, below_floor=found_deg < floor.angle_deg - tol_deg,
-        symmetry=_symmetry_name(x, contact_tol_deg) if check_symmetry and d == 3 else None,
+        symmetry=symmetry_label(x, max(contact_tol_deg, 1e-9)) if check_symmetry and d == 3 else None,
     )
-
-
-def _symmetry_name(x: np.ndarray, contact_tol_deg: float) -> str | None:
-    """'D3', 'I+refl', ...: `symmetry.symmetry_group` of a d = 3 code; None where it has no finite group to name
-    (all rattlers, or every rigid point on one axis)."""
-    try:
-        g = symmetry_group(x, contact_tol_deg=max(contact_tol_deg, 1e-9))
-    except ValueError:
-        return None
-    return g.name + ("+refl" if g.reflections else "")
 
 
 def compare_many(configurations: Iterable, **kwargs) -> list[Comparison]:

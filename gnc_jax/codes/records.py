@@ -81,7 +81,9 @@ POLISH_SCALES = (0.01,)  # a small direct perturbation of the best, refined as i
 # refines to 3.9e-5 deg below the record's 210-contact code, so no surrogate-based hop reaches it; 22 of the 60
 # records of N = 71..130 are no basin of the surrogate (benchmarks/surrogate_bias.py). With direct hops the search
 # matched N = 71, 101, 102 and 112 at seed 0, four of the eight rows no earlier run had matched, and still matched
-# all of N = 4..40 (+16 % time; benchmarks/RESULTS.md).
+# all of N = 4..40 (+16 % time) and 29 of N = 41..70 (N = 69, which the old defaults matched using all 16 rounds, ended
+# 4.2e-4 deg short). Smaller scales (``direct_scales=(0.02, 0.01, 0.03)``) climbed from a code 1.2e-5 deg short to
+# the N = 110 record where these could not (benchmarks/RESULTS.md); they stay an option.
 DIRECT_SCALES = (0.1, 0.05, 0.2)
 # First continuation temperatures of the fresh restarts, cycled over restart indices. From 0.03 the
 # continuation funnels almost every start into a few basins (d = 3, N = 49: 121 of 128 starts in one,

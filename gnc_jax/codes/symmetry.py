@@ -243,11 +243,11 @@ class Symmetry(NamedTuple):
     rigid: int
 
 
-def rigid_points(points: np.ndarray, contact_tol_deg: float = 1e-6) -> np.ndarray:
-    """Indices of the points of a unit code (N, d) that are not rattlers: points with fewer than d contacts (pairs
-    within ``contact_tol_deg`` of the minimal angle) are removed, and again among the rest, until none is left;
-    such a point can move without lowering the minimal angle, so its place carries no symmetry."""
-    x = np.asarray(points, np.float64)
+def rigid_points(points, contact_tol_deg: float = 1e-6) -> np.ndarray:
+    """Indices of the points of a code (N, d; rows normalised here) that are not rattlers: points with fewer than d
+    contacts (pairs within ``contact_tol_deg`` of the minimal angle) are removed, and again among the rest, until
+    none is left; such a point can move without lowering the minimal angle, so its place carries no symmetry."""
+    x = check_points(points)
     gram = x @ x.T
     np.fill_diagonal(gram, -2.0)
     cut = math.cos(min(math.pi, math.acos(min(1.0, gram.max())) + math.radians(contact_tol_deg)))
@@ -329,7 +329,20 @@ def symmetry_group(points, atol: float = 1e-6, contact_tol_deg: float = 1e-6, dr
     return Symmetry(name=_group_name(rots), order=len(rots), rotations=rots, reflections=improper, rigid=len(x))
 
 
+def symmetry_label(points, contact_tol_deg: float = 1e-6) -> str | None:
+    """'D3', 'I+refl', ...: the name of `symmetry_group` (rattlers left out), '+refl' when a reflection maps the code
+    onto itself too; None where there is no finite group to name (all rattlers, or every rigid point on one axis)."""
+    x = check_points(points)
+    if x.shape[1] != 3:
+        raise ValueError(f"symmetry_label: points must be (N, 3) (rotation groups of S^2), got {x.shape}")
+    try:  # the input is valid: what is left to fail is a code with no rigid part or all of it on one axis
+        g = symmetry_group(x, contact_tol_deg=contact_tol_deg)
+    except ValueError:
+        return None
+    return g.name + ("+refl" if g.reflections else "")
+
+
 __all__ = ["ANTIPODAL", "GROUPS", "Symmetry", "admits", "antipodal_start", "axis_rotation", "closure", "fitting_groups",
            "group_names", "orbit", "orbit_plan", "orbit_plans", "require_fit", "rotation_group", "special_orbits",
            "rigid_points", "start_groups", "starts_of_groups", "symmetric_start", "symmetric_starts",
-           "symmetry_group"]
+           "symmetry_group", "symmetry_label"]
