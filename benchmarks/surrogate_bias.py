@@ -27,8 +27,8 @@ import numpy as np
 
 from _meta import run_meta  # benchmarks/_meta.py
 from gnc_jax.codes import best_known, load_coordinates
-from gnc_jax.codes.records import (SCREEN_KW, exact_angles, padded_size, parse_range, perturb, refine_batch,
-                                   surrogate_batch)
+from gnc_jax.codes.records import (SCREEN_KW, exact_angles, padded_size, parse_range, parse_scales, perturb,
+                                   refine_batch, surrogate_batch)
 from gnc_jax.codes.tables import coordinate_sources
 from gnc_jax.solvers.refine import FAST_KW
 from tammes_records import own_codes  # benchmarks/tammes_records.py: its reader refuses rows it did not write
@@ -89,11 +89,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     Ns = parse_range(args.N, "--N", lo=2)
     try:
-        scales = [float(s) for s in args.scales.split(",") if s.strip()]
-    except ValueError:
-        raise SystemExit(f"--scales: {args.scales!r} is not a comma list of numbers")
-    if not scales or min(scales) <= 0:
-        raise SystemExit(f"--scales: {args.scales!r} needs one or more scales > 0")
+        scales = list(parse_scales(args.scales, "--scales"))
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     for name, v in (("--hops", args.hops), ("--top", args.top)):
         if v < 1:
             raise SystemExit(f"{name}: must be >= 1, got {v}")

@@ -251,10 +251,11 @@ def main(argv=None) -> int:
     ap.add_argument("--patience", type=int, default=D["patience"])
     ap.add_argument("--hops", type=int, default=D["hops"])
     ap.add_argument("--direct-hops", type=int, default=D["direct_hops"],
-                    help="perturbations of the best per round that skip the surrogate (records.DIRECT_SCALES); "
+                    help="perturbations of the best per round that skip the surrogate (at --direct-scales); "
                          "the best of them takes one refinement slot (0: a small polish of the best instead)")
-    ap.add_argument("--direct-scales", default=",".join(f"{v:g}" for v in DIRECT_SCALES),
-                    help="comma list of direct-hop scales (sigma / minimal angle), one per round, cycled")
+    ap.add_argument("--direct-scales", default=None,
+                    help="comma list of direct-hop scales (sigma / minimal angle), one per round, cycled (default "
+                         + ",".join(f"{v:g}" for v in DIRECT_SCALES) + ")")
     ap.add_argument("--relocate", action="store_true",
                     help="add the hole-relocation hop moves (records.RELOCATE_MOVES) to the default ones")
     ap.add_argument("--neighbors", default=None,
@@ -284,7 +285,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.best and not args.merge:
         ap.error("--best only applies with --merge")
-    args.direct_scales = list(parse_scales(args.direct_scales))  # ValueError naming --direct-scales
+    # stored with the rows as a list; ValueError naming --direct-scales
+    args.direct_scales = list(DIRECT_SCALES if args.direct_scales is None else parse_scales(args.direct_scales))
     from _meta import run_meta  # benchmarks/_meta.py
 
     meta = {"command": " ".join(["benchmarks/tammes_records.py"] + (argv if argv is not None else sys.argv[1:])),

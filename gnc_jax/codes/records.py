@@ -141,10 +141,11 @@ class RecordRow:
 
     @classmethod
     def from_dict(cls, r: dict) -> "RecordRow":
-        """Inverse of ``to_dict(points=True)``; extra keys are ignored, a missing ``symmetry`` (rows written before
-        it was reported) is None."""
+        """Inverse of ``to_dict(points=True)``; extra keys are ignored, and a field with a default (``symmetry``)
+        may be missing (rows written before it was reported)."""
         return cls(**{f.name: np.asarray(r[f.name], np.float64) if f.name == "points" else
-                      r.get(f.name) if f.name == "symmetry" else r[f.name] for f in dataclasses.fields(cls)})
+                      r[f.name] if f.default is dataclasses.MISSING else r.get(f.name, f.default)
+                      for f in dataclasses.fields(cls)})
 
 
 # ----------------------------------------------------------------------------------------------
