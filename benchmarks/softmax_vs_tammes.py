@@ -56,7 +56,6 @@ import csv
 import json
 import math
 import os
-import re
 import sys
 import time
 
@@ -68,6 +67,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gnc_jax import api, metrics  # noqa: E402
+from gnc_jax.codes.records import parse_cells as records_parse_cells  # noqa: E402
 from gnc_jax.grid.engine import next_pow2  # noqa: E402
 from gnc_jax.theory import regime  # noqa: E402
 from _meta import run_meta  # noqa: E402  (benchmarks/_meta.py)
@@ -78,18 +78,11 @@ def cells_of(dmin: int, dmax: int, kmax: int, with_simplex: bool) -> list:
 
 
 def parse_cells(spec: str) -> list:
-    """Cells (d, K) from "d:K,d:K1-K2,..." (K1-K2 inclusive); SystemExit naming --cells on a malformed item."""
-    cells = []
-    for item in (x.strip() for x in spec.split(",") if x.strip()):
-        m = re.fullmatch(r"(\d+):(\d+)(?:-(\d+))?", item)
-        if m is None:
-            raise SystemExit(f"--cells: {item!r} is not d:K or d:K1-K2")
-        d, k1 = int(m[1]), int(m[2])
-        k2 = int(m[3]) if m[3] else k1
-        if d < 2 or k1 < 2 or k2 < k1:
-            raise SystemExit(f"--cells: {item!r} needs d >= 2, K >= 2 and K1 <= K2")
-        cells += [(d, K) for K in range(k1, k2 + 1) if (d, K) not in cells]
-    return cells
+    """Cells (d, K) from "d:K,d:K1-K2,..." (`records.parse_cells`); SystemExit naming --cells on a malformed item."""
+    try:
+        return records_parse_cells(spec, "--cells")
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
 
 
 def buckets_of(cells: list) -> dict:

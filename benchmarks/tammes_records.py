@@ -1,6 +1,6 @@
 """Tammes records from random starts: d=3 N range and the exact codes of d=4..8.
 
-    .venv/bin/python benchmarks/tammes_records.py [--N 4:130] [--exact] [--exact-only]
+    .venv/bin/python benchmarks/tammes_records.py [--N 4:130 | --cells 8:86,6:84-86] [--exact] [--exact-only]
         [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 16] [--patience 5] [--hops 64]
         [--direct-hops 32] [--direct-scales 0.1,0.05,0.2] [--relocate] [--neighbors ROWS.jsonl,OUT.json]
         [--continue-from ROWS.jsonl,OUT.json] [--symmetric 0] [--refine-top 2] [--lockstep 1]
@@ -27,9 +27,11 @@ names the neighbour angles it was seeded with.
 --continue-from FILES adds to each N's first round the best code this script found before for that same N (from
 earlier rows files or JSON outputs; own finds only, as for --neighbors): the search goes on from where an earlier
 run stopped, its hops start from that code, and each row of --rows-out names the angle it continued from.
+--cells d:N,d:N1-N2 runs those cells of any d >= 2 instead of the d = 3 --N range (for example the cells of
+softmax_vs_tammes.py's Tammes side that lie below a record; their codes go there with its --tammes-codes).
 --symmetric K adds K restarts per round that start from random symmetric codes (`gnc_jax.codes.symmetry`):
 for d = 3, invariant under a rotation group (cyclic, dihedral, tetrahedral, octahedral, icosahedral orbits);
-for the exact codes of d >= 4, antipodal (random points and their negatives, the symmetry of the D5 and E7
+for d >= 4, antipodal (random points and their negatives, the symmetry of the D5 and E7
 root codes).
 --lockstep K searches K consecutive N together (`gnc_jax.codes.records.search_codes`): the same search
 per N, one batch per stage over all of them; a row is written as soon as its own search stops, and its
@@ -51,7 +53,8 @@ import numpy as np
 from gnc_jax.codes.cli import format_table
 from gnc_jax.codes.constructions import FIXED_CODES
 from gnc_jax.codes.records import (DIRECT_SCALES, HOP_MOVES, RELOCATE_MOVES, SEARCH_DEFAULTS as D, RecordRow,
-                                   iter_solve_records, neighbor_starts, parse_range, parse_scales)
+                                   iter_solve_records, neighbor_starts, parse_cells, parse_range,
+                                   parse_scales)
 from gnc_jax.codes.symmetry import symmetry_label
 
 TOL_DEG = 1e-6
@@ -241,7 +244,10 @@ def report(rows: list[RecordRow], wall: float | None) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--N", default="4:130", help="d=3 point counts (A:B inclusive, comma lists)")
+    ap.add_argument("--N", default=None, help="d=3 point counts (A:B inclusive, comma lists; default 4:130)")
+    ap.add_argument("--cells", default=None,
+                    help="these (d, N) cells of any d >= 2 instead of the d = 3 --N range, as d:N,d:N1-N2 (e.g. "
+                         "8:86,6:84-86)")
     ap.add_argument("--exact", action="store_true", help="also run the exact codes of d=4..8")
     ap.add_argument("--exact-only", action="store_true", help="only the exact codes of d=4..8")
     ap.add_argument("--exact-codes", default=None, help="subset of exact codes as d:N,d:N (e.g. 4:10,4:24)")
@@ -285,6 +291,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.best and not args.merge:
         ap.error("--best only applies with --merge")
+    if args.cells is not None and (args.N is not None or args.exact_only):
+        ap.error("--cells replaces the d = 3 --N range: give one of --cells, --N and --exact-only")
     # stored with the rows as a list; ValueError naming --direct-scales
     args.direct_scales = list(DIRECT_SCALES if args.direct_scales is None else parse_scales(args.direct_scales))
     from _meta import run_meta  # benchmarks/_meta.py
@@ -310,9 +318,15 @@ def main(argv=None) -> int:
         wall = (max(e["finished_unix"] for e in entries) - min(e["started_unix"] for e in entries)) if timed else None
     else:
         meta["search"] = [search]
-        cases = [] if args.exact_only else [(3, n, None) for n in parse_range(args.N, "--N", lo=2)]
+        if args.exact_only:
+            cases = []
+        elif args.cells is not None:  # a cell that is an exact code is named as one
+            named = {(d, n): name for name, (d, n, _) in FIXED_CODES.items()}
+            cases = [(d, n, named.get((d, n))) for d, n in parse_cells(args.cells)]
+        else:
+            cases = [(3, n, None) for n in parse_range(args.N or "4:130", "--N", lo=2)]
         if args.exact or args.exact_only:
-            cases += exact_codes(args.exact_codes)
+            cases += [c for c in exact_codes(args.exact_codes) if c not in cases]
         shard, shards = parse_shard(args.shard)
         cases = cases[shard::shards]
         done = {(e["d"], e["N"]): e for e in read_rows([args.rows_out])} if args.rows_out else {}

@@ -12,7 +12,7 @@ import gnc_jax
 from gnc_jax.cli import main
 from gnc_jax.codes import cell24, e7_roots, min_angle_deg
 from gnc_jax.codes.records import (HOP_MOVES, RecordRow, deepest_hole, distinct_holes, grown_codes, hop_move_table,
-                                   neighbor_starts, parse_range, perturb, pick_distinct, polish_holes, relocate_points,
+                                   neighbor_starts, parse_cells, parse_range, perturb, pick_distinct, polish_holes, relocate_points,
                                    run_records, search_code, search_codes, solve_record, start_temperatures,
                                    thinned_codes)
 from gnc_jax.solvers.base import Status
@@ -134,6 +134,10 @@ def test_parse_range_and_pick_distinct():
     with pytest.raises(ValueError, match="^N"):
         parse_range("9:4")
     assert list(pick_distinct(np.array([1.0, 3.0, 3.0, 2.0]), 3)) == [1, 3, 0]
+    assert parse_cells("8:86, 6:84-86,8:86,") == [(8, 86), (6, 84), (6, 85), (6, 86)]
+    for bad in ("8", "8:86-80", "1:5", "3:1", "x:4", ","):
+        with pytest.raises(ValueError, match="^--cells: "):
+            parse_cells(bad)
 
 
 def test_regional_perturbation_moves_only_the_points_nearest_to_one_of_them():
@@ -366,6 +370,25 @@ def test_records_benchmark_seeds_each_N_with_its_neighbours_or_its_own_earlier_c
         for files, match in ((str(bad), "did not write"), (str(tmp_path / "none.jsonl"), "no file")):
             with pytest.raises(SystemExit, match=f"^{option}: .*{match}"):
                 bench.main(["--N", "13", option, files, "--out", str(out), *fast])
+
+
+def test_records_benchmark_cells_of_any_dimension(tmp_path, monkeypatch):
+    bench = _records_bench(monkeypatch)
+    fast = ["--restarts", "8", "--hops", "16", "--patience", "1", "--max-rounds", "2"]
+    out, rows_file = tmp_path / "cells.json", tmp_path / "cells.jsonl"
+    assert bench.main(["--cells", "2:5,4:10", "--rows-out", str(rows_file), "--out", str(out), *fast]) == 0
+    rows = {(r["d"], r["N"]): r for r in json.loads(out.read_text())["rows"]}
+    assert sorted(rows) == [(2, 5), (4, 10)]
+    assert abs(rows[(2, 5)]["angle_deg"] - 72.0) <= 1e-9  # the regular pentagon
+    assert rows[(4, 10)]["matched"] and rows[(4, 10)]["congruent"] == "petersen"
+    assert np.asarray(rows[(4, 10)]["points"]).shape == (10, 4)
+    # the rows go on to softmax_vs_tammes.py --tammes-codes through own_codes
+    assert sorted(bench.own_codes([str(rows_file)])) == [(2, 5), (4, 10)]
+    for argv in (["--cells", "3:5", "--N", "6"], ["--cells", "3:5", "--exact-only"]):
+        with pytest.raises(SystemExit):
+            bench.main(argv + ["--out", str(out)])
+    with pytest.raises(ValueError, match="^--cells"):
+        bench.main(["--cells", "4:", "--out", str(out)])
 
 
 @pytest.mark.slow

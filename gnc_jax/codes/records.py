@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
 import time
 from typing import Iterable, Iterator
@@ -720,6 +721,24 @@ def parse_range(text: str, name: str = "N", lo: int = 2) -> list[int]:
     return sorted(out)
 
 
+def parse_cells(text: str, name: str = "--cells") -> list[tuple[int, int]]:
+    """'8:86,6:84-86' -> [(8, 86), (6, 84), (6, 85), (6, 86)]: (d, N) cells, N1-N2 inclusive, in the given order
+    without repeats; ValueError naming ``name`` for a malformed item, d < 2, N < 2, N1 > N2 or no cell."""
+    cells: list[tuple[int, int]] = []
+    for item in (x.strip() for x in str(text).split(",") if x.strip()):
+        m = re.fullmatch(r"(\d+):(\d+)(?:-(\d+))?", item)
+        if m is None:
+            raise ValueError(f"{name}: expected d:N or d:N1-N2 in a comma list, got {item!r}")
+        d, n1 = int(m[1]), int(m[2])
+        n2 = int(m[3]) if m[3] else n1
+        if d < 2 or n1 < 2 or n2 < n1:
+            raise ValueError(f"{name}: {item!r} needs d >= 2, N >= 2 and N1 <= N2")
+        cells += [(d, n) for n in range(n1, n2 + 1) if (d, n) not in cells]
+    if not cells:
+        raise ValueError(f"{name}: no cells in {text!r}")
+    return cells
+
+
 def parse_scales(text: str, name: str = "--direct-scales") -> tuple[float, ...]:
     """'0.02,0.05' -> (0.02, 0.05): one or more finite scales > 0 in a comma list; ValueError naming ``name``."""
     try:
@@ -730,8 +749,8 @@ def parse_scales(text: str, name: str = "--direct-scales") -> tuple[float, ...]:
 
 
 __all__ = ["RecordRow", "deepest_hole", "distinct_holes", "exact_angles", "grown_codes", "neighbor_starts",
-           "polish_holes", "thinned_codes", "hop_move_table", "iter_search_codes", "iter_solve_records", "parse_scales",
-           "parse_range", "perturb", "pick_distinct", "random_starts", "record_row", "refine_batch",
+           "polish_holes", "thinned_codes", "hop_move_table", "iter_search_codes", "iter_solve_records", "parse_cells",
+           "parse_scales", "parse_range", "perturb", "pick_distinct", "random_starts", "record_row", "refine_batch",
            "relocate_points", "row_masks", "run_records", "search_code", "search_codes", "solve_record",
            "solve_records", "start_temperatures", "surrogate_batch", "symmetric_temperatures", "HOP_MOVES",
            "RELOCATE_MOVES", "DIRECT_SCALES", "SCREEN_KW", "SEARCH_DEFAULTS", "START_TAUS", "ANTIPODAL_START_TAUS",
