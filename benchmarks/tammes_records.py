@@ -1,4 +1,4 @@
-"""Tammes records from random starts: d=3 N range and the exact codes of d=4..8.
+"""Tammes records from random starts: d=3 N range, the exact codes of d=4..8, or any (d, N) cells.
 
     .venv/bin/python benchmarks/tammes_records.py [--N 4:130 | --cells 8:86,6:84-86] [--exact] [--exact-only]
         [--exact-codes 4:10,4:24] [--restarts 16] [--seed 0] [--max-rounds 16] [--patience 5] [--hops 64]
@@ -31,8 +31,7 @@ run stopped, its hops start from that code, and each row of --rows-out names the
 softmax_vs_tammes.py's Tammes side that lie below a record; their codes go there with its --tammes-codes).
 --symmetric K adds K restarts per round that start from random symmetric codes (`gnc_jax.codes.symmetry`):
 for d = 3, invariant under a rotation group (cyclic, dihedral, tetrahedral, octahedral, icosahedral orbits);
-for d >= 4, antipodal (random points and their negatives, the symmetry of the D5 and E7
-root codes).
+for d >= 4, antipodal (random points and their negatives, the symmetry of the D5 and E7 root codes).
 --lockstep K searches K consecutive N together (`gnc_jax.codes.records.search_codes`): the same search
 per N, one batch per stage over all of them; a row is written as soon as its own search stops, and its
 seconds run from the group's start. (Measured so far: slower than one N at a time, on the CPU and on

@@ -12,9 +12,9 @@ import gnc_jax
 from gnc_jax.cli import main
 from gnc_jax.codes import cell24, e7_roots, min_angle_deg
 from gnc_jax.codes.records import (HOP_MOVES, RecordRow, deepest_hole, distinct_holes, grown_codes, hop_move_table,
-                                   neighbor_starts, parse_cells, parse_range, perturb, pick_distinct, polish_holes, relocate_points,
-                                   run_records, search_code, search_codes, solve_record, start_temperatures,
-                                   thinned_codes)
+                                   neighbor_starts, parse_cells, parse_range, perturb, pick_distinct, polish_holes,
+                                   relocate_points, run_records, search_code, search_codes, solve_record,
+                                   start_temperatures, thinned_codes)
 from gnc_jax.solvers.base import Status
 from gnc_jax.solvers.refine import FAST_KW, refine_problem, refine_softmax_code, refine_tammes
 
@@ -372,7 +372,7 @@ def test_records_benchmark_seeds_each_N_with_its_neighbours_or_its_own_earlier_c
                 bench.main(["--N", "13", option, files, "--out", str(out), *fast])
 
 
-def test_records_benchmark_cells_of_any_dimension(tmp_path, monkeypatch):
+def test_records_benchmark_cells_of_any_dimension(tmp_path, monkeypatch, capsys):
     bench = _records_bench(monkeypatch)
     fast = ["--restarts", "8", "--hops", "16", "--patience", "1", "--max-rounds", "2"]
     out, rows_file = tmp_path / "cells.json", tmp_path / "cells.jsonl"
@@ -387,6 +387,7 @@ def test_records_benchmark_cells_of_any_dimension(tmp_path, monkeypatch):
     for argv in (["--cells", "3:5", "--N", "6"], ["--cells", "3:5", "--exact-only"]):
         with pytest.raises(SystemExit):
             bench.main(argv + ["--out", str(out)])
+        assert "--cells replaces the d = 3 --N range" in capsys.readouterr().err
     with pytest.raises(ValueError, match="^--cells"):
         bench.main(["--cells", "4:", "--out", str(out)])
 
