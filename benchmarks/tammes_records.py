@@ -57,6 +57,7 @@ from gnc_jax.codes.records import (DIRECT_SCALES, HOP_MOVES, RELOCATE_MOVES, SEA
 from gnc_jax.codes.symmetry import symmetry_label
 
 TOL_DEG = 1e-6
+DEFAULT_N = "4:130"  # the d = 3 rows of the bundled table
 
 
 def exact_codes(selection: str | None = None) -> list[tuple[int, int, str]]:
@@ -243,7 +244,7 @@ def report(rows: list[RecordRow], wall: float | None) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--N", default=None, help="d=3 point counts (A:B inclusive, comma lists; default 4:130)")
+    ap.add_argument("--N", default=None, help=f"d=3 point counts (A:B inclusive, comma lists; default {DEFAULT_N})")
     ap.add_argument("--cells", default=None,
                     help="these (d, N) cells of any d >= 2 instead of the d = 3 --N range, as d:N,d:N1-N2 (e.g. "
                          "8:86,6:84-86)")
@@ -323,7 +324,7 @@ def main(argv=None) -> int:
             named = {(d, n): name for name, (d, n, _) in FIXED_CODES.items()}
             cases = [(d, n, named.get((d, n))) for d, n in parse_cells(args.cells)]
         else:
-            cases = [(3, n, None) for n in parse_range(args.N or "4:130", "--N", lo=2)]
+            cases = [(3, n, None) for n in parse_range(args.N or DEFAULT_N, "--N", lo=2)]
         if args.exact or args.exact_only:
             cases += [c for c in exact_codes(args.exact_codes) if c not in cases]
         shard, shards = parse_shard(args.shard)
