@@ -44,7 +44,8 @@ each came from, how far the runs spread, and the (d, K) coverage.
 Every run also writes PREFIX.codes.npz: each cell's final softmax code (W, H) and Tammes code W, float64 (K, d).
 --start-codes FILES adds such codes (this script's own finds, read only from files it wrote, never a table) to each
 side's candidates for the cells they cover, so a later run's repair can start from an earlier run's better code;
---restarts 0 solves nothing and starts every cell from them (a repair and recheck pass over earlier runs). --merge
+--restarts 0 solves nothing and starts every cell from them (a repair and recheck pass over earlier runs); a cell with
+a code on one side only (or only a --tammes-codes code) starts the other side from it and refines it there. --merge
 also writes the merged table's codes, each side's from the run that won it where that run stored its codes.
 The codes file is rewritten after each stage (solved, cross-seeded, repaired, final), so a run that stopped is taken
 up where it had got with the same command plus --resume; nothing is solved again.
@@ -381,6 +382,24 @@ class Table:
 CODES_WRITER = "benchmarks/softmax_vs_tammes.py"
 
 
+def complete_sides(cells: list, first: dict, own: dict) -> tuple[dict, list]:
+    """Fill the sides that no stored code covers: ``first`` is {side: [(label, code) or None per cell]} and ``own``
+    {(d, K): (deg, W)} the --tammes-codes codes. A Tammes side takes the cell's --tammes-codes code, or else the
+    softmax code's W; a softmax side takes the Tammes code as W and H. Returns the filled copy and the indices of the
+    cells where a side was filled (to be refined from there)."""
+    soft, tam = list(first["softmax"]), list(first["tammes"])
+    filled = []
+    for i, cell in enumerate(cells):
+        if tam[i] is None:
+            tam[i] = (("from --tammes-codes", {"W": own[cell][1]}) if cell in own
+                      else ("from softmax", {"W": soft[i][1]["W"]}))
+        if soft[i] is None:
+            soft[i] = ("from tammes", {"W": tam[i][1]["W"], "H": tam[i][1]["W"]})
+        if first["softmax"][i] is None or first["tammes"][i] is None:
+            filled.append(i)
+    return {"softmax": soft, "tammes": tam}, filled
+
+
 def codes_path(out: str) -> str:
     """The codes file beside an output prefix or its .json: PREFIX.codes.npz."""
     return (out[:-5] if out.endswith(".json") else out) + ".codes.npz"
@@ -583,7 +602,8 @@ def main(argv=None) -> int:
                          "finds, never a table) join the Tammes side's candidates for the cells they cover")
     ap.add_argument("--restarts", type=int, default=8,
                     help="random starts per cell for the batched solves; 0: no solves, every cell starts from "
-                         "--start-codes (a repair and recheck pass over earlier runs' codes)")
+                         "--start-codes (a repair and recheck pass over earlier runs' codes); a side with no stored "
+                         "code starts from the other side's (or from --tammes-codes)")
     ap.add_argument("--start-codes", default=None,
                     help="comma list of earlier runs' .codes.npz files (this script's own finds, never a table): "
                          "their codes join each side's candidates for the cells they cover, before the cross-seeding")
@@ -639,18 +659,19 @@ def main(argv=None) -> int:
         if resumed not in CODE_STAGES:
             ap.error(f"--resume: {codes_path(a.out)} has stage {resumed!r}, not one of {', '.join(CODE_STAGES)}")
         starts.insert(0, ("resumed", codes))
-    from_codes = a.restarts == 0 or resumed is not None  # no batched solve: every cell starts from stored codes
-    if a.restarts == 0:
-        missing = [f"{d}:{K}" for d, K in cells
-                   if not all(any(c.get((d, K), {}).get(side) for _, c in starts) for side in ("softmax", "tammes"))]
-        if missing:
-            ap.error(f"--restarts 0 needs a softmax and a Tammes code from --start-codes for every cell; none for "
-                     f"{', '.join(missing)}")
     own = {}
     if a.tammes_codes:
         from tammes_records import own_codes  # benchmarks/tammes_records.py: its reader of its own outputs
 
         own = own_codes([f for f in a.tammes_codes.split(",") if f], option="--tammes-codes")
+    from_codes = a.restarts == 0 or resumed is not None  # no batched solve: every cell starts from stored codes
+    if a.restarts == 0:
+        missing = [f"{d}:{K}" for d, K in cells
+                   if (d, K) not in own and not any(c.get((d, K), {}).get(side) for _, c in starts
+                                                    for side in ("softmax", "tammes"))]
+        if missing:
+            ap.error(f"--restarts 0 needs a code for every cell, from --start-codes (either side) or --tammes-codes; "
+                     f"none for {', '.join(missing)}")
     if not cells:
         ap.error("empty table: need kmax >= dmin + 2 (or --with-simplex)")
     t0 = time.perf_counter()
@@ -658,11 +679,13 @@ def main(argv=None) -> int:
     def stage(msg):  # progress on stderr: each stage is one long batched call
         print(f"[{time.perf_counter() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
 
+    filled = []  # --restarts 0: cells with one side started from the other side's code
     if from_codes:  # every cell starts from the first --start-codes file that has it; the others join below
         stage(f"{len(cells)} cells from " + (f"{codes_path(a.out)} (--resume after stage {resumed!r})" if resumed
                                              else "--start-codes") + ", no batched solves")
-        first = {side: [next((label, c[cell][side]) for label, c in starts if c.get(cell, {}).get(side))
+        first = {side: [next(((label, c[cell][side]) for label, c in starts if c.get(cell, {}).get(side)), None)
                         for cell in cells] for side in ("softmax", "tammes")}  # side: [(file label, code)] per cell
+        first, filled = complete_sides(cells, first, own)
         soft, tam = [code for _, code in first["softmax"]], [code for _, code in first["tammes"]]
     else:
         stage(f"{len(cells)} cells in {len(buckets_of(cells))} padded-shape buckets: batched softmax-code solves")
@@ -720,6 +743,10 @@ def main(argv=None) -> int:
                            ["from --tammes-codes"] * len(own_idx))
     if not resumed:
         checkpoint("solved")
+    if filled and a.cross_seed and not resumed:
+        # a side that had no stored code started from the other side's: refine it from there (both sides, as below)
+        stage(f"cross-seeding the {len(filled)} cell(s) with one side from the other's code")
+        table.cross_seed(filled)
     if a.cross_seed and (not from_codes or resumed == "solved"):  # (start codes had theirs in their own run)
         # each side also refines the other side's best code (this run's own solves, never a table), Tammes first:
         # a Tammes code started at the softmax code reaches at least 1 - max cos of it, and a softmax code started

@@ -195,6 +195,26 @@ def test_softmax_vs_tammes_takes_earlier_record_runs_codes_and_cell_ranges(tmp_p
     assert rows[(2, 5)]["tammes_source"] == "from --tammes-codes"
     assert rows[(2, 5)]["tammes_angle_deg"] == pytest.approx(72.0, abs=1e-9)
     assert rows[(2, 6)]["tammes_source"] == "own"  # no code given for K = 6
+    import numpy as np
+
+    # --restarts 0 with one side per cell: (2, 5) has only the --tammes-codes pentagon, (2, 6) only a stored softmax
+    # code (a hexagon turned off its vertices by 0.2 rad at one point); each missing side starts from the other's
+    # code and is refined there, so both cells end at the d = 2 closed form, rho* = 1 - cos(2 pi / K)
+    hexagon = np.array([[math.cos(t), math.sin(t)] for t in np.arange(6) * math.pi / 3 + [0.2, 0, 0, 0, 0, 0]])
+    np.savez(tmp_path / "soft6.codes.npz", softmax_W_2_6=hexagon, softmax_H_2_6=hexagon,
+             meta=np.array(json.dumps({"writer": "benchmarks/softmax_vs_tammes.py", "cells": [[2, 6]]})))
+    out0 = tmp_path / "svt0"
+    p = run_script("softmax_vs_tammes.py", "--cells", "2:5-6", "--restarts", "0", "--refine", "fast",
+                   "--tammes-codes", str(rec), "--start-codes", str(tmp_path / "soft6.codes.npz"), "--out", str(out0))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "no batched solves" in p.stderr and "one side from the other's code" in p.stderr
+    rows = {(r["d"], r["K"]): r for r in json.load(open(str(out0) + ".json"))["rows"]}
+    assert rows[(2, 5)]["tammes_source"] == "from --tammes-codes" and rows[(2, 5)]["softmax_source"] == "from tammes"
+    assert rows[(2, 6)]["tammes_source"] == "from softmax"
+    for K in (5, 6):
+        r = rows[(2, K)]
+        assert r["rho_soft"] == pytest.approx(1 - math.cos(2 * math.pi / K), abs=1e-9) and abs(r["gap"]) <= 1e-9
+        assert r["tammes_angle_deg"] == pytest.approx(360 / K, abs=1e-6)
     bad = run_script("softmax_vs_tammes.py", "--cells", "2:6-5", "--out", str(out))
     assert bad.returncode != 0 and "--cells" in bad.stderr and "2:6-5" in bad.stderr
     bad = run_script("softmax_vs_tammes.py", "--cells", "2:5-6", "--grow", "--no-refine", "--out", str(out))
