@@ -682,7 +682,7 @@ def main(argv=None) -> int:
     filled = []  # --restarts 0: cells with one side started from the other side's code
     if from_codes:  # every cell starts from the first --start-codes file that has it; the others join below
         stage(f"{len(cells)} cells from " + (f"{codes_path(a.out)} (--resume after stage {resumed!r})" if resumed
-                                             else "--start-codes") + ", no batched solves")
+                                             else "stored codes") + ", no batched solves")
         first = {side: [next(((label, c[cell][side]) for label, c in starts if c.get(cell, {}).get(side)), None)
                         for cell in cells] for side in ("softmax", "tammes")}  # side: [(file label, code)] per cell
         first, filled = complete_sides(cells, first, own)
