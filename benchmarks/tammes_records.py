@@ -27,6 +27,7 @@ names the neighbour angles it was seeded with.
 --continue-from FILES adds to each N's first round the best code this script found before for that same N (from
 earlier rows files or JSON outputs; own finds only, as for --neighbors): the search goes on from where an earlier
 run stopped, its hops start from that code, and each row of --rows-out names the angle it continued from.
+Both also read softmax_vs_tammes.py's codes files (PREFIX.codes.npz), whose Tammes codes are own finds as well.
 --cells d:N,d:N1-N2 runs those cells of any d >= 2 instead of the d = 3 --N range (for example the cells of
 softmax_vs_tammes.py's Tammes side that lie below a record; their codes go there with its --tammes-codes).
 --symmetric K adds K restarts per round that start from random symmetric codes (`gnc_jax.codes.symmetry`):
@@ -50,6 +51,7 @@ import time
 import numpy as np
 
 from gnc_jax.codes.cli import format_table
+from gnc_jax.codes.compare import min_angle_deg
 from gnc_jax.codes.constructions import FIXED_CODES
 from gnc_jax.codes.records import (DIRECT_SCALES, HOP_MOVES, RELOCATE_MOVES, SEARCH_DEFAULTS as D, RecordRow,
                                    iter_solve_records, neighbor_starts, parse_cells, parse_range,
@@ -166,10 +168,21 @@ def merged_entries(paths, best: bool, option: str = "--merge") -> tuple[list[dic
 
 def own_codes(paths, option: str = "--neighbors") -> dict:
     """{(d, N): (angle deg, points (N, d))}: the best code per (d, N) in rows files (JSON lines) or JSON
-    outputs of this script (SystemExit naming ``option`` for a missing file or a row it did not write)."""
-    entries, _ = merged_entries(paths, best=True, option=option)
-    return {(int(e["d"]), int(e["N"])): (float(e["angle_deg"]), np.asarray(e["points"], np.float64))
-            for e in entries}
+    outputs of this script, or in softmax_vs_tammes.py's codes files (PREFIX.codes.npz: their Tammes codes, also
+    own finds); SystemExit naming ``option`` for a missing file or one neither script wrote."""
+    entries, _ = merged_entries([p for p in paths if not p.endswith(".codes.npz")], best=True, option=option)
+    found = {(int(e["d"]), int(e["N"])): (float(e["angle_deg"]), np.asarray(e["points"], np.float64))
+             for e in entries}
+    for path in [p for p in paths if p.endswith(".codes.npz")]:
+        from softmax_vs_tammes import read_codes  # benchmarks/softmax_vs_tammes.py: its reader of its own codes
+
+        for cell, sides in read_codes(path, option).items():
+            if sides["tammes"] is not None:
+                W = sides["tammes"]["W"]
+                deg = min_angle_deg(W)
+                if cell not in found or deg > found[cell][0]:
+                    found[cell] = (deg, W)
+    return found
 
 
 def seeds_from_neighbors(found: dict, d: int, Ns, seed: int) -> tuple[dict, dict]:
@@ -265,11 +278,13 @@ def main(argv=None) -> int:
     ap.add_argument("--relocate", action="store_true",
                     help="add the hole-relocation hop moves (records.RELOCATE_MOVES) to the default ones")
     ap.add_argument("--neighbors", default=None,
-                    help="comma list of earlier rows files / JSON outputs of this script: the codes found for N-1 and "
-                         "N+1 (and those this run finishes) seed each N's first round")
+                    help="comma list of earlier rows files / JSON outputs of this script (or softmax_vs_tammes.py "
+                         ".codes.npz files): the codes found for N-1 and N+1 (and those this run finishes) seed each "
+                         "N's first round")
     ap.add_argument("--continue-from", default=None,
-                    help="comma list of earlier rows files / JSON outputs of this script: each N's own best code there "
-                         "joins its first round (continue an earlier search)")
+                    help="comma list of earlier rows files / JSON outputs of this script (or softmax_vs_tammes.py "
+                         ".codes.npz files): each N's own best code there joins its first round (continue an earlier "
+                         "search)")
     ap.add_argument("--symmetric", type=int, default=0,
                     help="extra restarts per round from random symmetric codes (gnc_jax.codes.symmetry: rotation "
                          "groups for d = 3, antipodal codes, first solved hot, for other d)")

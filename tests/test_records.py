@@ -384,6 +384,23 @@ def test_records_benchmark_cells_of_any_dimension(tmp_path, monkeypatch, capsys)
     assert np.asarray(rows[(4, 10)]["points"]).shape == (10, 4)
     # the rows go on to softmax_vs_tammes.py --tammes-codes through own_codes
     assert sorted(bench.own_codes([str(rows_file)])) == [(2, 5), (4, 10)]
+    # and softmax_vs_tammes.py's codes files join them (their Tammes sides): a heptagon for (2, 7) is taken, a
+    # pentagon turned off its vertices for (2, 5) is not (the rows file's 72 deg is larger), (2, 6) has no Tammes side
+    def polygon(K, first=0.0):
+        t = 2 * np.pi * np.arange(K) / K + np.r_[first, np.zeros(K - 1)]
+        return np.stack([np.cos(t), np.sin(t)], axis=1)
+
+    npz = tmp_path / "svt.codes.npz"
+    np.savez(npz, tammes_W_2_7=polygon(7), tammes_W_2_5=polygon(5, 0.1), softmax_W_2_6=polygon(6),
+             softmax_H_2_6=polygon(6), meta=np.array(json.dumps({"writer": "benchmarks/softmax_vs_tammes.py",
+                                                                 "cells": [[2, 5], [2, 6], [2, 7]]})))
+    found = bench.own_codes([str(npz), str(rows_file)], "--continue-from")
+    assert sorted(found) == [(2, 5), (2, 7), (4, 10)]
+    assert found[(2, 7)][0] == pytest.approx(360 / 7, abs=1e-9) and found[(2, 5)][0] == pytest.approx(72, abs=1e-9)
+    np.savez(tmp_path / "other.codes.npz", tammes_W_2_7=polygon(7),
+             meta=np.array(json.dumps({"writer": "elsewhere", "cells": [[2, 7]]})))
+    with pytest.raises(SystemExit, match="--continue-from"):
+        bench.own_codes([str(tmp_path / "other.codes.npz")], "--continue-from")
     for argv in (["--cells", "3:5", "--N", "6"], ["--cells", "3:5", "--exact-only"]):
         with pytest.raises(SystemExit):
             bench.main(argv + ["--out", str(out)])
