@@ -680,7 +680,8 @@ def main(argv=None) -> int:
         print(f"[{time.perf_counter() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True)
 
     filled = []  # --restarts 0: cells with one side started from the other side's code
-    if from_codes:  # every cell starts from the first --start-codes file that has it; the others join below
+    if from_codes:  # each side starts from the first --start-codes file that has it (else complete_sides fills it
+        # from --tammes-codes or the other side); the other files join below
         stage(f"{len(cells)} cells from " + (f"{codes_path(a.out)} (--resume after stage {resumed!r})" if resumed
                                              else "stored codes") + ", no batched solves")
         first = {side: [next(((label, c[cell][side]) for label, c in starts if c.get(cell, {}).get(side)), None)

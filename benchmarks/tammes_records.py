@@ -173,9 +173,10 @@ def own_codes(paths, option: str = "--neighbors") -> dict:
     entries, _ = merged_entries([p for p in paths if not p.endswith(".codes.npz")], best=True, option=option)
     found = {(int(e["d"]), int(e["N"])): (float(e["angle_deg"]), np.asarray(e["points"], np.float64))
              for e in entries}
-    for path in [p for p in paths if p.endswith(".codes.npz")]:
+    npz = [p for p in paths if p.endswith(".codes.npz")]
+    if npz:
         from softmax_vs_tammes import read_codes  # benchmarks/softmax_vs_tammes.py: its reader of its own codes
-
+    for path in npz:
         for cell, sides in read_codes(path, option).items():
             if sides["tammes"] is not None:
                 W = sides["tammes"]["W"]

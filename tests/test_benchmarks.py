@@ -179,6 +179,8 @@ def test_softmax_vs_tammes_resumes_a_stopped_run_from_its_last_stage(tmp_path):
 
 
 def test_softmax_vs_tammes_takes_earlier_record_runs_codes_and_cell_ranges(tmp_path):
+    import numpy as np
+
     # a tammes_records.py-style output holding the regular pentagon for (d 2, N 5): with one 1-step restart and no
     # refinement the batched Tammes side is poor, so the loaded code (72 deg, the d = 2 closed form) must win there
     pentagon = [[math.cos(2 * math.pi * k / 5), math.sin(2 * math.pi * k / 5)] for k in range(5)]
@@ -195,11 +197,9 @@ def test_softmax_vs_tammes_takes_earlier_record_runs_codes_and_cell_ranges(tmp_p
     assert rows[(2, 5)]["tammes_source"] == "from --tammes-codes"
     assert rows[(2, 5)]["tammes_angle_deg"] == pytest.approx(72.0, abs=1e-9)
     assert rows[(2, 6)]["tammes_source"] == "own"  # no code given for K = 6
-    import numpy as np
-
     # --restarts 0 with one side per cell: (2, 5) has only the --tammes-codes pentagon, (2, 6) only a stored softmax
-    # code (a hexagon turned off its vertices by 0.2 rad at one point); each missing side starts from the other's
-    # code and is refined there, so both cells end at the d = 2 closed form, rho* = 1 - cos(2 pi / K)
+    # code (a hexagon with one vertex turned by 0.2 rad); each missing side starts from the other's code and is
+    # refined there, so both cells end at the d = 2 closed form, rho* = 1 - cos(2 pi / K)
     hexagon = np.array([[math.cos(t), math.sin(t)] for t in np.arange(6) * math.pi / 3 + [0.2, 0, 0, 0, 0, 0]])
     np.savez(tmp_path / "soft6.codes.npz", softmax_W_2_6=hexagon, softmax_H_2_6=hexagon,
              meta=np.array(json.dumps({"writer": "benchmarks/softmax_vs_tammes.py", "cells": [[2, 6]]})))

@@ -385,7 +385,7 @@ def test_records_benchmark_cells_of_any_dimension(tmp_path, monkeypatch, capsys)
     # the rows go on to softmax_vs_tammes.py --tammes-codes through own_codes
     assert sorted(bench.own_codes([str(rows_file)])) == [(2, 5), (4, 10)]
     # and softmax_vs_tammes.py's codes files join them (their Tammes sides): a heptagon for (2, 7) is taken, a
-    # pentagon turned off its vertices for (2, 5) is not (the rows file's 72 deg is larger), (2, 6) has no Tammes side
+    # pentagon with one vertex turned for (2, 5) is not (the rows file's 72 deg is larger), (2, 6) has no Tammes side
     def polygon(K, first=0.0):
         t = 2 * np.pi * np.arange(K) / K + np.r_[first, np.zeros(K - 1)]
         return np.stack([np.cos(t), np.sin(t)], axis=1)
