@@ -386,8 +386,11 @@ def complete_sides(cells: list, first: dict, own: dict) -> tuple[dict, list]:
     """Fill the sides that no stored code covers: ``first`` is {side: [(label, code) or None per cell]} and ``own``
     {(d, K): (deg, W)} the --tammes-codes codes. A Tammes side takes the cell's --tammes-codes code, or else the
     softmax code's W; a softmax side takes the Tammes code as W and H. Returns the filled copy and the indices of the
-    cells where a side was filled (to be refined from there)."""
+    cells where a side was filled (to be refined from there); ValueError naming the cells that have no code at all."""
     soft, tam = list(first["softmax"]), list(first["tammes"])
+    missing = [f"{d}:{K}" for i, (d, K) in enumerate(cells) if soft[i] is None and tam[i] is None and (d, K) not in own]
+    if missing:
+        raise ValueError(f"none for {', '.join(missing)}")
     filled = []
     for i, cell in enumerate(cells):
         if tam[i] is None:
@@ -665,13 +668,6 @@ def main(argv=None) -> int:
 
         own = own_codes([f for f in a.tammes_codes.split(",") if f], option="--tammes-codes")
     from_codes = a.restarts == 0 or resumed is not None  # no batched solve: every cell starts from stored codes
-    if a.restarts == 0:
-        missing = [f"{d}:{K}" for d, K in cells
-                   if (d, K) not in own and not any(c.get((d, K), {}).get(side) for _, c in starts
-                                                    for side in ("softmax", "tammes"))]
-        if missing:
-            ap.error(f"--restarts 0 needs a code for every cell, from --start-codes (either side) or --tammes-codes; "
-                     f"none for {', '.join(missing)}")
     if not cells:
         ap.error("empty table: need kmax >= dmin + 2 (or --with-simplex)")
     t0 = time.perf_counter()
@@ -686,7 +682,11 @@ def main(argv=None) -> int:
                                              else "stored codes") + ", no batched solves")
         first = {side: [next(((label, c[cell][side]) for label, c in starts if c.get(cell, {}).get(side)), None)
                         for cell in cells] for side in ("softmax", "tammes")}  # side: [(file label, code)] per cell
-        first, filled = complete_sides(cells, first, own)
+        try:
+            first, filled = complete_sides(cells, first, own)
+        except ValueError as err:  # before anything compiles
+            ap.error(f"--restarts 0 needs a code for every cell, from --start-codes (either side) or --tammes-codes; "
+                     f"{err}")
         soft, tam = [code for _, code in first["softmax"]], [code for _, code in first["tammes"]]
     else:
         stage(f"{len(cells)} cells in {len(buckets_of(cells))} padded-shape buckets: batched softmax-code solves")

@@ -390,10 +390,11 @@ def test_records_benchmark_cells_of_any_dimension(tmp_path, monkeypatch, capsys)
         t = 2 * np.pi * np.arange(K) / K + np.r_[first, np.zeros(K - 1)]
         return np.stack([np.cos(t), np.sin(t)], axis=1)
 
+    from softmax_vs_tammes import write_codes  # benchmarks/ is on the path (_records_bench)
+
     npz = tmp_path / "svt.codes.npz"
-    np.savez(npz, tammes_W_2_7=polygon(7), tammes_W_2_5=polygon(5, 0.1), softmax_W_2_6=polygon(6),
-             softmax_H_2_6=polygon(6), meta=np.array(json.dumps({"writer": "benchmarks/softmax_vs_tammes.py",
-                                                                 "cells": [[2, 5], [2, 6], [2, 7]]})))
+    write_codes(str(npz), [(2, 5), (2, 6), (2, 7)], [None, {"W": polygon(6), "H": polygon(6)}, None],
+                [{"W": polygon(5, 0.1)}, None, {"W": polygon(7)}])
     found = bench.own_codes([str(npz), str(rows_file)], "--continue-from")
     assert sorted(found) == [(2, 5), (2, 7), (4, 10)]
     assert found[(2, 7)][0] == pytest.approx(360 / 7, abs=1e-9) and found[(2, 5)][0] == pytest.approx(72, abs=1e-9)
