@@ -70,13 +70,16 @@ def test_refinement_in_chunks_matches_the_unchunked_one_with_one_compiled_shape(
         parts = R.refine_problem(problem, point, mask, chunk_size=2, **kw)
         assert shapes == [(2, 8, 3)] * 3
         assert np.asarray(parts.W).shape == (5, 8, 3)
-        np.testing.assert_array_equal(np.asarray(parts.status), np.asarray(whole.status))
         np.testing.assert_allclose(np.asarray(parts.value), np.asarray(whole.value), rtol=0, atol=1e-10)
         np.testing.assert_allclose(np.asarray(parts.W), np.asarray(whole.W), rtol=0, atol=1e-6)
-        if kw:  # here the L-BFGS-only refinement is bitwise the same; the Newton polish rounds differently
+        if kw:  # here the L-BFGS-only refinement is bitwise the same, status included
             for a, b in zip(whole, parts):
                 if a is not None:
                     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        else:  # the Newton polish rounds differently per batch shape: at the 5 points' non-isolated 90 deg optimum
+            # one shape can stall a few 1e-14 short (MIN_STEP, measured on one CPU) where the other converges
+            ok = (Status.CONVERGED, Status.MIN_STEP)
+            assert all(int(v) in ok for v in np.r_[np.asarray(parts.status), np.asarray(whole.status)])
         # closed forms of W for both problems: 5 points -> 90 deg, 8 points -> the square antiprism
         np.testing.assert_allclose(np.asarray(parts.min_angle_deg)[[0, 2]], [90.0, 74.8584922], atol=1e-6)
     for bad in (0, -1, 2.0, True):

@@ -591,7 +591,6 @@ def refine_tammes(
 def default_features(W, class_mask=None):
     """Start features h_k = normalize(w_k - mean_{j != k, real} w_j) for a classifier W (..., K, d)."""
     W = jnp.asarray(W)
-    k = W.shape[-2]
     cm = jnp.ones(W.shape[:-1], W.dtype) if class_mask is None else jnp.broadcast_to(
         jnp.asarray(class_mask, W.dtype), W.shape[:-1])
     Wm = W * cm[..., None]
@@ -600,7 +599,6 @@ def default_features(W, class_mask=None):
     h = (Wm - others) * cm[..., None]
     nrm = jnp.sqrt(jnp.sum(h * h, axis=-1, keepdims=True))
     h = jnp.where(nrm > 0, h / jnp.where(nrm > 0, nrm, 1.0), Wm)  # fall back to w_k itself
-    del k
     return h
 
 
