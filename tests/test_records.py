@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import cross_polytope, icosahedron, random_rotation
+from conftest import cross_polytope, icosahedron, polygon, random_rotation
 
 import gnc_jax
 from gnc_jax.cli import main
@@ -70,16 +70,15 @@ def test_refinement_in_chunks_matches_the_unchunked_one_with_one_compiled_shape(
         parts = R.refine_problem(problem, point, mask, chunk_size=2, **kw)
         assert shapes == [(2, 8, 3)] * 3
         assert np.asarray(parts.W).shape == (5, 8, 3)
+        # the Newton polish rounds differently per batch shape; at the 5 points' non-isolated 90 deg optimum it can
+        # wander off after its best iterate (measured on one CPU), which must still end CONVERGED like the other shape
+        np.testing.assert_array_equal(np.asarray(parts.status), np.asarray(whole.status))
         np.testing.assert_allclose(np.asarray(parts.value), np.asarray(whole.value), rtol=0, atol=1e-10)
         np.testing.assert_allclose(np.asarray(parts.W), np.asarray(whole.W), rtol=0, atol=1e-6)
-        if kw:  # here the L-BFGS-only refinement is bitwise the same, status included
+        if kw:  # here the L-BFGS-only refinement is bitwise the same; the Newton polish rounds differently
             for a, b in zip(whole, parts):
                 if a is not None:
                     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-        else:  # the Newton polish rounds differently per batch shape: at the 5 points' non-isolated 90 deg optimum
-            # one shape can stall a few 1e-14 short (MIN_STEP, measured on one CPU) where the other converges
-            ok = (Status.CONVERGED, Status.MIN_STEP)
-            assert all(int(v) in ok for v in np.r_[np.asarray(parts.status), np.asarray(whole.status)])
         # closed forms of W for both problems: 5 points -> 90 deg, 8 points -> the square antiprism
         np.testing.assert_allclose(np.asarray(parts.min_angle_deg)[[0, 2]], [90.0, 74.8584922], atol=1e-6)
     for bad in (0, -1, 2.0, True):
@@ -389,15 +388,14 @@ def test_records_benchmark_cells_of_any_dimension(tmp_path, monkeypatch, capsys)
     assert sorted(bench.own_codes([str(rows_file)])) == [(2, 5), (4, 10)]
     # and softmax_vs_tammes.py's codes files join them (their Tammes sides): a heptagon for (2, 7) is taken, a
     # pentagon with one vertex turned for (2, 5) is not (the rows file's 72 deg is larger), (2, 6) has no Tammes side
-    def polygon(K, first=0.0):
-        t = 2 * np.pi * np.arange(K) / K + np.r_[first, np.zeros(K - 1)]
-        return np.stack([np.cos(t), np.sin(t)], axis=1)
+    turned = polygon(5)
+    turned[0] = [np.cos(0.1), np.sin(0.1)]
 
     from softmax_vs_tammes import write_codes  # benchmarks/ is on the path (_records_bench)
 
     npz = tmp_path / "svt.codes.npz"
     write_codes(str(npz), [(2, 5), (2, 6), (2, 7)], [None, {"W": polygon(6), "H": polygon(6)}, None],
-                [{"W": polygon(5, 0.1)}, None, {"W": polygon(7)}])
+                [{"W": turned}, None, {"W": polygon(7)}])
     found = bench.own_codes([str(npz), str(rows_file)], "--continue-from")
     assert sorted(found) == [(2, 5), (2, 7), (4, 10)]
     assert found[(2, 7)][0] == pytest.approx(360 / 7, abs=1e-9) and found[(2, 5)][0] == pytest.approx(72, abs=1e-9)

@@ -214,6 +214,7 @@ class _Outer(NamedTuple):
     prev_viol: Array
     best_x: PyTree
     best_value: Array
+    best_viol: Array  # violation max(0, t - value) of the AL iterate that gave best_x (inf: the input)
     since_best: Array  # outer iterations since best_value last improved by more than tol
     k: Array
     inner_steps: Array
@@ -302,8 +303,9 @@ def refine_maxmin(
       rho0, rho_growth, rho_max: penalty parameter schedule (rho grows when the violation does not
         fall below a quarter of the previous one).
       inner_steps, memory: budget and memory of the inner Riemannian L-BFGS.
-      patience: stop (MIN_STEP, or CONVERGED if the violation is below sqrt(tol)) after this many
-        outer iterations without an improvement of the exact figure by more than tol.
+      patience: stop after this many outer iterations without an improvement of the exact figure by
+        more than tol: CONVERGED if the violation of the last iterate or of the one that gave the
+        returned best is below sqrt(tol), else MIN_STEP.
 
     Status: CONVERGED (tests above passed), MAX_STEPS (max_outer spent), MIN_STEP (no progress for
     ``patience`` iterations: the roundoff floor), NONFINITE (a non-finite iterate; best returned).
@@ -341,6 +343,7 @@ def refine_maxmin(
         prev_viol=jnp.asarray(jnp.inf, dtype),
         best_x=x0,
         best_value=v0,
+        best_viol=jnp.asarray(jnp.inf, dtype),
         since_best=zero,
         k=zero,
         inner_steps=zero,
@@ -367,6 +370,7 @@ def refine_maxmin(
             big_gain = finite & (value > s.best_value + tol)
             best_x = tree_where(better, x_new[0], s.best_x)
             best_value = jnp.where(better, value, s.best_value)
+            best_viol = jnp.where(better, viol, s.best_viol)
             since_best = jnp.where(big_gain, 0, s.since_best + 1)
 
             inner_ok = r.status != Status.MAX_STEPS
@@ -375,10 +379,13 @@ def refine_maxmin(
             k = s.k + 1
             converged = (viol <= phase_tol) & (dt <= phase_tol) & inner_ok & (r.grad_norm <= kkt_tol)
             stalled = since_best >= patience
+            # a stall converged if the returned best is at least as good as a consistent AL iterate: itself, or
+            # the last one (a polish that wanders off a non-isolated optimum must not demote the best it found)
+            consistent = jnp.minimum(viol, best_viol) <= jnp.sqrt(tol)
             status = jnp.where(
                 ~finite, Status.NONFINITE,
                 jnp.where(converged, Status.CONVERGED,
-                          jnp.where(stalled, jnp.where(viol <= jnp.sqrt(tol), Status.CONVERGED, Status.MIN_STEP),
+                          jnp.where(stalled, jnp.where(consistent, Status.CONVERGED, Status.MIN_STEP),
                                     jnp.where(k >= k_max, Status.MAX_STEPS, Status.RUNNING)))).astype(jnp.int32)
             keep = lambda a, b: jnp.where(finite, a, b)
             hist = s.history
@@ -387,8 +394,9 @@ def refine_maxmin(
                 hist = hist.at[s.k].set(row)
             return _Outer(
                 x=tree_where(finite, x_new, s.x), lam=keep(lam_new, s.lam), rho=rho,
-                prev_viol=keep(viol, s.prev_viol), best_x=best_x, best_value=best_value, since_best=since_best,
-                k=k, inner_steps=s.inner_steps + r.steps, viol=keep(viol, s.viol), status=status, history=hist)
+                prev_viol=keep(viol, s.prev_viol), best_x=best_x, best_value=best_value, best_viol=best_viol,
+                since_best=since_best, k=k, inner_steps=s.inner_steps + r.steps, viol=keep(viol, s.viol),
+                status=status, history=hist)
 
         return body
 
