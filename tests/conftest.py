@@ -1,8 +1,30 @@
-"""Shared fixtures: known optima, helpers to build configurations."""
-import numpy as np
-import pytest
+"""Shared fixtures: known optima, helpers to build configurations; one XLA compilation cache per test run."""
+import atexit
+import os
+import shutil
+import tempfile
 
-from gnc_jax.codes import constructions as C
+# The benchmark scripts and notebooks that tests start as subprocesses, and pytest-xdist's workers, compile many of
+# the same programs. JAX's persistent compilation cache (keyed on the program, the jax version and the compile
+# options, so it only saves time) lets each be compiled once per run. The first process to load this file (the
+# xdist controller, or plain pytest) makes a fresh directory, hands it on through the environment and removes it
+# at exit; a directory the caller set already is used as it is and kept.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _cache_dir = tempfile.mkdtemp(prefix="gnc-jax-test-xla-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache_dir
+    atexit.register(shutil.rmtree, _cache_dir, ignore_errors=True)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+
+import jax  # noqa: E402  (after the environment above)
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from gnc_jax.codes import constructions as C  # noqa: E402
+
+# in case jax was imported before this file
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+jax.config.update("jax_persistent_cache_min_compile_time_secs",
+                  float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
 
 
 def simplex(K: int, d: int | None = None) -> np.ndarray:
@@ -23,8 +45,6 @@ def random_rotation(d: int, seed: int = 0) -> np.ndarray:
 @pytest.fixture
 def x64():
     """Run a test with float64 enabled, restoring the previous setting afterwards."""
-    import jax
-
     old = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", True)
     yield
