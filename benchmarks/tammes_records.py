@@ -122,7 +122,8 @@ def append_row(path: str, entry: dict) -> None:
 
 
 # a run's search options
-SEARCH_KEYS = (*D, "direct_scales", "seed", "relocate", "neighbors", "continue_from", "symmetric")
+SEARCH_KEYS = (*D, "direct_scales", "seed", "relocate", "neighbors", "continue_from", "symmetric", "overlap_iterations",
+               "overlap_lanes", "overlap_seconds")
 
 
 def search_settings(args) -> dict:
@@ -289,6 +290,12 @@ def main(argv=None) -> int:
     ap.add_argument("--symmetric", type=int, default=0,
                     help="extra restarts per round from random symmetric codes (gnc_jax.codes.symmetry: rotation "
                          "groups for d = 3, antipodal codes, first solved hot, for other d)")
+    ap.add_argument("--overlap-iterations", type=int, default=0,
+                    help="then this many iterations of the threshold search on the overlap energy from each N's best "
+                         "code (gnc_jax.codes.overlap; 0: none, the default)")
+    ap.add_argument("--overlap-lanes", type=int, default=4, help="configurations per overlap-search iteration")
+    ap.add_argument("--overlap-seconds", type=float, default=None,
+                    help="stop each row's overlap search after the iteration that passes this many seconds")
     ap.add_argument("--refine-top", type=int, default=D["refine_top"])
     ap.add_argument("--lockstep", type=int, default=1,
                     help="solve this many consecutive N of one d together, one batch per search stage (1 = one N "
@@ -346,7 +353,9 @@ def main(argv=None) -> int:
         shard, shards = parse_shard(args.shard)
         cases = cases[shard::shards]
         done = {(e["d"], e["N"]): e for e in read_rows([args.rows_out])} if args.rows_out else {}
-        kw = {k: v for k, v in search.items() if k not in ("relocate", "neighbors", "continue_from")}
+        kw = {k: v for k, v in search.items()
+              if k not in ("relocate", "neighbors", "continue_from", "overlap_lanes", "overlap_seconds")}
+        kw["overlap_kw"] = dict(lanes=args.overlap_lanes, time_limit=args.overlap_seconds)
         kw["hop_moves"] = HOP_MOVES + RELOCATE_MOVES if args.relocate else HOP_MOVES
         t0 = time.perf_counter()
         rows = [RecordRow.from_dict(done[(d, n)]) for d, n, _ in cases if (d, n) in done]

@@ -491,6 +491,7 @@ def test_cli_records_json_shape(tmp_path, capsys):
     (["records", "--d", "3", "--N", "4", "--lockstep", "0"], "--lockstep"),
     (["records", "--d", "3", "--N", "4", "--symmetric", "-1"], "--symmetric"),
     (["records", "--d", "3", "--N", "4", "--direct-hops", "-1"], "--direct-hops"),
+    (["records", "--d", "3", "--N", "4", "--overlap-iterations", "-1"], "--overlap-iterations"),
     (["records", "--d", "3", "--N", "4", "--direct-scales", "0.1,x"], "--direct-scales"),
     (["records", "--d", "3", "--N", "4", "--direct-scales", "0.1,-0.05"], "--direct-scales"),
     (["records", "--d", "3", "--N", "4", "--out", "/nonexistent/dir/x.json"], "--out"),

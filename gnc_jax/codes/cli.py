@@ -97,13 +97,14 @@ def _cmd_records(args) -> int:
     direct_scales = DIRECT_SCALES if args.direct_scales is None else parse_scales(args.direct_scales)
     lockstep = _positive("--lockstep", args.lockstep)
     symmetric = _positive("--symmetric", args.symmetric, 0)
+    overlap_iterations = _positive("--overlap-iterations", args.overlap_iterations, 0)
     if args.out:
         parent = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(parent):
             raise ValueError(f"--out: directory {parent!r} does not exist")
     rows = list(run_records(d, Ns, restarts=restarts, seed=seed, max_rounds=max_rounds, refine_top=refine_top,
                            patience=patience, hops=hops, direct_hops=direct_hops, direct_scales=direct_scales,
-                           lockstep=lockstep, symmetric=symmetric))
+                           lockstep=lockstep, symmetric=symmetric, overlap_iterations=overlap_iterations))
     dicts = [r.to_dict() for r in rows]
     if args.out:
         with open(args.out, "w") as f:
@@ -150,6 +151,9 @@ def register(sub) -> None:
     r.add_argument("--symmetric", type=int, default=0,
                    help="extra restarts per round from random symmetric codes: invariant under a rotation group for "
                         "d = 3, antipodal (x and -x) for other d (default 0)")
+    r.add_argument("--overlap-iterations", type=int, default=0,
+                   help="then this many iterations of the threshold search on the overlap energy from each N's best "
+                        "code (gnc_jax.codes.overlap; default 0: none)")
     r.add_argument("--lockstep", type=int, default=1,
                    help="search this many consecutive N together, one batch per stage (default 1; larger groups were "
                         "slower in the one GPU test so far, see benchmarks/RESULTS.md)")

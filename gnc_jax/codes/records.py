@@ -663,12 +663,31 @@ def solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], see
 
 
 def iter_solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed: int = 0,
-                       tol_deg: float = 1e-6, **search_kw) -> Iterator[RecordRow]:
+                       tol_deg: float = 1e-6, overlap_iterations: int = 0, overlap_kw: dict | None = None,
+                       **search_kw) -> Iterator[RecordRow]:
     """`solve_records`, yielding each row as soon as its N's search stops (lockstep order, not Ns's).
-    A row's ``seconds`` run from the start of the group's search to the stop of its own."""
+    A row's ``seconds`` run from the start of the group's search to the stop of its own.
+    ``overlap_iterations`` > 0 (opt-in): each N's best code then goes through that many iterations of the
+    threshold search on the overlap energy (`overlap.overlap_search`, seeded with ``seed``; further options in
+    ``overlap_kw``), which keeps it unless it finds a better one."""
     Ns = [check_count(n) for n in Ns]
+    overlap_iterations = check_int(overlap_iterations, "overlap_iterations", 0)
+    if overlap_kw is not None and not isinstance(overlap_kw, dict):
+        raise ValueError(f"overlap_kw must be a dict of overlap_search options or None, got {overlap_kw!r}")
+    if overlap_iterations:  # checked before the search, not after it
+        from .overlap import check_overlap_options
+
+        try:
+            check_overlap_options(iterations=overlap_iterations, seed=seed, **{
+                k: v for k, v in (overlap_kw or {}).items() if k not in ("refine_kw", "progress")})
+        except TypeError as err:
+            raise ValueError(f"overlap_kw: {err}") from None
     t0 = time.perf_counter()
     for i, (pts, _, rounds) in iter_search_codes(d, Ns, restarts=restarts, seed=seed, **search_kw):
+        if overlap_iterations:
+            from .overlap import overlap_search
+
+            pts = overlap_search(pts, iterations=overlap_iterations, seed=seed, **(overlap_kw or {})).points
         yield record_row(d, Ns[i], pts, rounds, time.perf_counter() - t0, tol_deg)
 
 
