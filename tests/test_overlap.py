@@ -90,8 +90,8 @@ def test_moves_keep_unit_rows_and_hole_moves_find_the_deepest_hole():
 
 
 def test_overlap_search_lifts_a_polygon_out_of_its_trap_and_never_returns_worse():
-    # five points on a great circle of S^2 at 72 deg: a local max-min optimum (every point has two contacts
-    # and the refinement keeps it planar) far below the 5-point record, 90 deg (triangular bipyramid)
+    # five points on a great circle of S^2 at 72 deg: every force lies in the plane, so a refinement from it stays
+    # there, far below the 5-point record, 90 deg (triangular bipyramid)
     t = np.arange(5) * 2 * np.pi / 5
     ring = np.stack([np.cos(t), np.sin(t), np.zeros(5)], axis=1)
     res = overlap_search(ring, iterations=6, lanes=2, seed=0)

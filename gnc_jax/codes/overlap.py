@@ -31,6 +31,11 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import check_int, check_points
+from .compare import min_angle_deg
+
+
+def _angle(x: np.ndarray) -> float:
+    return float(min_angle_deg(x))
 
 OVERLAP_MOVES = ("hole", "worst-to-hole", "region", "global")  # cycled at random, one per lane and iteration
 REGION_SIZES = (5, 25)  # a regional move perturbs this many (low inclusive, high exclusive) nearest points
@@ -111,19 +116,14 @@ def local_minimize(W: np.ndarray, cos_target: float, max_steps: int = 1500, memo
     return x, np.where(bad, np.inf, e), s
 
 
-def _min_angle_deg(x: np.ndarray) -> float:
-    g = x @ x.T
-    np.fill_diagonal(g, -1.0)
-    return math.degrees(math.acos(min(1.0, float(g.max()))))
-
-
 def move(x: np.ndarray, kind: str, cos_target: float, rng: np.random.Generator) -> np.ndarray:
-    """One `OVERLAP_MOVES` move of the configuration x (N, d) unit rows; returns new unit rows."""
+    """One `OVERLAP_MOVES` move of the configuration x (N, d) unit rows; returns new unit rows. "worst-to-hole" moves
+    one of the three points with the largest overlap energy at ``cos_target``."""
     from .records import deepest_hole, normalize_rows
 
     N, d = x.shape
     y = x.copy()
-    theta = math.radians(_min_angle_deg(x))
+    theta = math.radians(_angle(x))
     if kind in ("hole", "worst-to-hole"):
         if kind == "hole":
             i = int(rng.integers(N))
@@ -144,24 +144,16 @@ def move(x: np.ndarray, kind: str, cos_target: float, rng: np.random.Generator) 
     return normalize_rows(y)
 
 
-def _check_positive(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return v
-
-
 def check_overlap_options(*, eps_deg=5e-4, iterations=500, lanes=4, threshold=0.2, kick_threshold=1.0,
                           kick_every=50, reset_every=200, seed=0, time_limit=None, max_steps=1500) -> dict:
     """`overlap_search`'s options, checked (ValueError naming the option) and normalized; the defaults are its."""
-    out = dict(eps_deg=_check_positive(eps_deg, "eps_deg"), iterations=check_int(iterations, "iterations", 1),
+    from ..api import _check_positive
+
+    out = dict(eps_deg=_check_positive("eps_deg", eps_deg), iterations=check_int(iterations, "iterations", 1),
                lanes=check_int(lanes, "lanes", 1), kick_every=check_int(kick_every, "kick_every", 1),
                reset_every=check_int(reset_every, "reset_every", 1), seed=check_int(seed, "seed", 0),
                max_steps=check_int(max_steps, "max_steps", 1),
-               time_limit=None if time_limit is None else _check_positive(time_limit, "time_limit"))
+               time_limit=None if time_limit is None else _check_positive("time_limit", time_limit))
     for value, name in ((threshold, "threshold"), (kick_threshold, "kick_threshold")):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a number >= 0, got {value!r}")
@@ -197,7 +189,7 @@ def overlap_search(points, *, eps_deg: float = 5e-4, iterations: int = 500, lane
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
-    start_angle = _min_angle_deg(x0)
+    start_angle = _angle(x0)
     best_angle, best_angle_x = start_angle, x0
     target = start_angle + eps_deg
     c_t = math.cos(math.radians(target))
@@ -214,7 +206,7 @@ def overlap_search(points, *, eps_deg: float = 5e-4, iterations: int = 500, lane
         for k in range(lanes):
             if not np.isfinite(e_new[k]):
                 continue
-            a = _min_angle_deg(new[k])
+            a = _angle(new[k])
             if a > best_angle:
                 best_angle, best_angle_x = a, new[k].copy()
             if e_new[k] == 0.0:  # the target is reached: aim above this configuration's angle
@@ -241,7 +233,7 @@ def overlap_search(points, *, eps_deg: float = 5e-4, iterations: int = 500, lane
             break
     refined = refine_batch(np.stack([best_x, best_angle_x]), N, **(refine_kw or {}))
     cands = [x0, *refined]
-    angles = [_min_angle_deg(c) for c in cands]
+    angles = [_angle(c) for c in cands]
     i = int(np.argmax(angles))
     return OverlapResult(points=cands[i], angle_deg=angles[i], start_angle_deg=start_angle, target_deg=target,
                          raised=raised, iterations=it, accepted=accepted, nonfinite=nonfinite,
