@@ -121,8 +121,10 @@ def test_overlap_search_rejects_bad_points_and_records_check_its_options_before_
         overlap_search(np.ones((5, 1)))
     with pytest.raises(ValueError, match="lanes"):
         next(iter_solve_records(3, [5], overlap_iterations=1, overlap_kw=dict(lanes=0)))
-    with pytest.raises(ValueError, match="overlap_kw"):
+    with pytest.raises(ValueError, match="colour"):
         next(iter_solve_records(3, [5], overlap_iterations=1, overlap_kw=dict(colour=1)))
+    with pytest.raises(ValueError, match="overlap_kw"):
+        next(iter_solve_records(3, [5], overlap_iterations=1, overlap_kw=[("lanes", 2)]))
     with pytest.raises(ValueError, match="overlap_iterations"):
         next(iter_solve_records(3, [5], overlap_iterations=-1))
 

@@ -144,34 +144,50 @@ def move(x: np.ndarray, kind: str, cos_target: float, rng: np.random.Generator) 
     return normalize_rows(y)
 
 
-def check_overlap_options(*, eps_deg=5e-4, iterations=500, lanes=4, threshold=0.2, kick_threshold=1.0,
-                          kick_every=50, reset_every=200, seed=0, time_limit=None, max_steps=1500) -> dict:
-    """`overlap_search`'s options, checked (ValueError naming the option) and normalized; the defaults are its."""
+class OverlapOptions(NamedTuple):
+    """`overlap_search`'s options and their defaults (see its docstring)."""
+
+    eps_deg: float = 5e-4
+    iterations: int = 500
+    lanes: int = 4
+    threshold: float = 0.2
+    kick_threshold: float = 1.0
+    kick_every: int = 50
+    reset_every: int = 200
+    seed: int = 0
+    time_limit: float | None = None
+    max_steps: int = 1500
+
+
+def check_overlap_options(**options) -> OverlapOptions:
+    """`OverlapOptions` from keyword options, checked and normalized (ValueError naming the option, or naming an
+    unknown one)."""
     from ..api import _check_positive
 
-    out = dict(eps_deg=_check_positive("eps_deg", eps_deg), iterations=check_int(iterations, "iterations", 1),
-               lanes=check_int(lanes, "lanes", 1), kick_every=check_int(kick_every, "kick_every", 1),
-               reset_every=check_int(reset_every, "reset_every", 1), seed=check_int(seed, "seed", 0),
-               max_steps=check_int(max_steps, "max_steps", 1),
-               time_limit=None if time_limit is None else _check_positive("time_limit", time_limit))
-    for value, name in ((threshold, "threshold"), (kick_threshold, "kick_threshold")):
+    unknown = sorted(set(options) - set(OverlapOptions._fields))
+    if unknown:
+        raise ValueError(f"unknown overlap_search option(s) {unknown}; known: {list(OverlapOptions._fields)}")
+    o = OverlapOptions(**options)
+    for value, name in ((o.threshold, "threshold"), (o.kick_threshold, "kick_threshold")):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-        out[name] = float(value)
-    return out
+    return o._replace(
+        eps_deg=_check_positive("eps_deg", o.eps_deg), iterations=check_int(o.iterations, "iterations", 1),
+        lanes=check_int(o.lanes, "lanes", 1), threshold=float(o.threshold), kick_threshold=float(o.kick_threshold),
+        kick_every=check_int(o.kick_every, "kick_every", 1), reset_every=check_int(o.reset_every, "reset_every", 1),
+        seed=check_int(o.seed, "seed", 0), max_steps=check_int(o.max_steps, "max_steps", 1),
+        time_limit=None if o.time_limit is None else _check_positive("time_limit", o.time_limit))
 
 
-def overlap_search(points, *, eps_deg: float = 5e-4, iterations: int = 500, lanes: int = 4, threshold: float = 0.2,
-                   kick_threshold: float = 1.0, kick_every: int = 50, reset_every: int = 200, seed: int = 0,
-                   time_limit: float | None = None, max_steps: int = 1500, refine_kw: dict | None = None,
-                   progress: bool = False) -> OverlapResult:
+def overlap_search(points, *, refine_kw: dict | None = None, progress: bool = False, **options) -> OverlapResult:
     """Threshold search on E_t from a code ``points`` (N, d); see the module docstring.
 
-    eps_deg: the target is the best minimal angle so far plus this; iterations: at most this many (each moves
-    and locally solves all ``lanes``); threshold / kick_threshold: acceptance E_new < (1 + threshold) E_current
-    (kick_threshold every ``kick_every``-th iteration); reset_every: every lane restarts from the best-energy
-    configuration this often; time_limit: seconds, stop after the iteration that passes it (None: no limit);
-    max_steps: L-BFGS iterations per local solve; refine_kw: `refine_tammes` options for the final refinement.
+    options (`OverlapOptions`, defaults there): eps_deg: the target is the best minimal angle so far plus this;
+    iterations: at most this many (each moves and locally solves all ``lanes``); threshold / kick_threshold:
+    acceptance E_new < (1 + threshold) E_current (kick_threshold every ``kick_every``-th iteration); reset_every:
+    every lane restarts from the best-energy configuration this often; seed; time_limit: seconds, stop after the
+    iteration that passes it (None: no limit); max_steps: L-BFGS iterations per local solve. refine_kw:
+    `refine_tammes` options for the final refinement; progress: a line on stderr every 50 iterations.
     ValueError naming the argument on bad input (before anything is compiled).
     """
     from .records import refine_batch
@@ -180,28 +196,23 @@ def overlap_search(points, *, eps_deg: float = 5e-4, iterations: int = 500, lane
     N, d = x0.shape
     if d < 2:
         raise ValueError(f"points must have dimension d >= 2, got shape {x0.shape}")
-    o = check_overlap_options(eps_deg=eps_deg, iterations=iterations, lanes=lanes, threshold=threshold,
-                              kick_threshold=kick_threshold, kick_every=kick_every, reset_every=reset_every,
-                              seed=seed, time_limit=time_limit, max_steps=max_steps)
-    eps_deg, iterations, lanes, threshold, kick_threshold, kick_every, reset_every, seed, time_limit, max_steps = (
-        o[k] for k in ("eps_deg", "iterations", "lanes", "threshold", "kick_threshold", "kick_every",
-                       "reset_every", "seed", "time_limit", "max_steps"))
+    o = check_overlap_options(**options)
+    lanes = o.lanes
 
     t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(o.seed)
     start_angle = _angle(x0)
     best_angle, best_angle_x = start_angle, x0
-    target = start_angle + eps_deg
+    target = start_angle + o.eps_deg
     c_t = math.cos(math.radians(target))
-    cur, e_cur, _ = local_minimize(np.repeat(x0[None], lanes, axis=0), c_t, max_steps)
+    cur, e_cur, _ = local_minimize(np.repeat(x0[None], lanes, axis=0), c_t, o.max_steps)
     ib = int(np.argmin(e_cur))
     best_x, best_e = cur[ib].copy(), float(e_cur[ib])
     raised = accepted = nonfinite = 0
-    it = 0
-    for it in range(1, iterations + 1):
+    for it in range(1, o.iterations + 1):
         kinds = rng.choice(len(OVERLAP_MOVES), lanes)
         trial = np.stack([move(cur[k], OVERLAP_MOVES[kinds[k]], c_t, rng) for k in range(lanes)])
-        new, e_new, _ = local_minimize(trial, c_t, max_steps)
+        new, e_new, _ = local_minimize(trial, c_t, o.max_steps)
         nonfinite += int(np.sum(~np.isfinite(e_new)))
         for k in range(lanes):
             if not np.isfinite(e_new[k]):
@@ -211,25 +222,25 @@ def overlap_search(points, *, eps_deg: float = 5e-4, iterations: int = 500, lane
                 best_angle, best_angle_x = a, new[k].copy()
             if e_new[k] == 0.0:  # the target is reached: aim above this configuration's angle
                 raised += 1
-                target = a + eps_deg
+                target = a + o.eps_deg
                 c_t = math.cos(math.radians(target))
                 cur = np.repeat(new[k][None], lanes, axis=0)
                 e_cur = np.full(lanes, overlap_energy_np(new[k], c_t))
                 best_x, best_e = new[k].copy(), float(e_cur[0])
                 break
-            bar = kick_threshold if it % kick_every == 0 else threshold
+            bar = o.kick_threshold if it % o.kick_every == 0 else o.threshold
             if e_new[k] < e_cur[k] * (1.0 + bar):
                 cur[k], e_cur[k] = new[k], e_new[k]
                 accepted += 1
                 if e_new[k] < best_e:
                     best_x, best_e = new[k].copy(), float(e_new[k])
-        if it % reset_every == 0:
+        if it % o.reset_every == 0:
             cur, e_cur = np.repeat(best_x[None], lanes, axis=0), np.full(lanes, best_e)
         if progress and it % 50 == 0:
             print(f"overlap search N={N} d={d}: iteration {it}, best energy {best_e:.3e}, best raw angle "
                   f"{best_angle:.9f} deg, target {target:.9f}, {time.perf_counter() - t0:.0f} s", file=sys.stderr,
                   flush=True)
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+        if o.time_limit is not None and time.perf_counter() - t0 > o.time_limit:
             break
     refined = refine_batch(np.stack([best_x, best_angle_x]), N, **(refine_kw or {}))
     cands = [x0, *refined]
@@ -240,5 +251,5 @@ def overlap_search(points, *, eps_deg: float = 5e-4, iterations: int = 500, lane
                          seconds=time.perf_counter() - t0)
 
 
-__all__ = ["OVERLAP_MOVES", "OverlapResult", "check_overlap_options", "local_minimize", "move", "overlap_energy", "overlap_energy_np",
-           "overlap_search"]
+__all__ = ["OVERLAP_MOVES", "OverlapOptions", "OverlapResult", "check_overlap_options", "local_minimize", "move",
+           "overlap_energy", "overlap_energy_np", "overlap_search"]

@@ -677,11 +677,8 @@ def iter_solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"]
     if overlap_iterations:  # checked before the search, not after it
         from .overlap import check_overlap_options
 
-        try:
-            check_overlap_options(iterations=overlap_iterations, seed=seed, **{
-                k: v for k, v in (overlap_kw or {}).items() if k not in ("refine_kw", "progress")})
-        except TypeError as err:
-            raise ValueError(f"overlap_kw: {err}") from None
+        check_overlap_options(iterations=overlap_iterations, seed=seed, **{
+            k: v for k, v in (overlap_kw or {}).items() if k not in ("refine_kw", "progress")})
     t0 = time.perf_counter()
     for i, (pts, _, rounds) in iter_search_codes(d, Ns, restarts=restarts, seed=seed, **search_kw):
         if overlap_iterations:
