@@ -54,7 +54,7 @@ from gnc_jax.codes.cli import format_table
 from gnc_jax.codes.compare import min_angle_deg
 from gnc_jax.codes.constructions import FIXED_CODES
 from gnc_jax.codes.records import (DIRECT_SCALES, HOP_MOVES, RELOCATE_MOVES, SEARCH_DEFAULTS as D, RecordRow,
-                                   iter_solve_records, neighbor_starts, parse_cells, parse_range,
+                                   iter_solve_records, neighbor_starts, overlap_note, parse_cells, parse_range,
                                    parse_scales)
 from gnc_jax.codes.symmetry import symmetry_label
 
@@ -123,7 +123,7 @@ def append_row(path: str, entry: dict) -> None:
 
 # a run's search options
 SEARCH_KEYS = (*D, "direct_scales", "seed", "relocate", "neighbors", "continue_from", "symmetric", "overlap_iterations",
-               "overlap_lanes", "overlap_seconds")
+               "overlap_lanes", "overlap_seconds", "overlap_eps_deg")
 
 
 def search_settings(args) -> dict:
@@ -294,6 +294,9 @@ def main(argv=None) -> int:
                     help="then this many iterations of the threshold search on the overlap energy from each N's best "
                          "code (gnc_jax.codes.overlap; 0: none, the default)")
     ap.add_argument("--overlap-lanes", type=int, default=4, help="configurations per overlap-search iteration")
+    ap.add_argument("--overlap-eps-deg", type=float, default=None,
+                    help="the overlap search's target: the best angle so far plus this many degrees (default "
+                         "OverlapOptions.eps_deg); larger steps aim at a basin well above the code's own")
     ap.add_argument("--overlap-seconds", type=float, default=None,
                     help="stop each row's overlap search after the iteration that passes this many seconds")
     ap.add_argument("--refine-top", type=int, default=D["refine_top"])
@@ -316,6 +319,8 @@ def main(argv=None) -> int:
         ap.error("--best only applies with --merge")
     if args.cells is not None and (args.N is not None or args.exact_only):
         ap.error("--cells replaces the d = 3 --N range: give one of --cells, --N and --exact-only")
+    if args.overlap_eps_deg is not None and not args.overlap_iterations:
+        ap.error("--overlap-eps-deg sets the overlap search's target: it needs --overlap-iterations K > 0")
     # stored with the rows as a list; ValueError naming --direct-scales
     args.direct_scales = list(DIRECT_SCALES if args.direct_scales is None else parse_scales(args.direct_scales))
     from _meta import run_meta  # benchmarks/_meta.py
@@ -354,8 +359,11 @@ def main(argv=None) -> int:
         cases = cases[shard::shards]
         done = {(e["d"], e["N"]): e for e in read_rows([args.rows_out])} if args.rows_out else {}
         kw = {k: v for k, v in search.items()
-              if k not in ("relocate", "neighbors", "continue_from", "overlap_lanes", "overlap_seconds")}
+              if k not in ("relocate", "neighbors", "continue_from", "overlap_lanes", "overlap_seconds",
+                           "overlap_eps_deg")}
         kw["overlap_kw"] = dict(lanes=args.overlap_lanes, time_limit=args.overlap_seconds)
+        if args.overlap_eps_deg is not None:
+            kw["overlap_kw"]["eps_deg"] = args.overlap_eps_deg
         kw["hop_moves"] = HOP_MOVES + RELOCATE_MOVES if args.relocate else HOP_MOVES
         t0 = time.perf_counter()
         rows = [RecordRow.from_dict(done[(d, n)]) for d, n, _ in cases if (d, n) in done]
@@ -388,7 +396,8 @@ def main(argv=None) -> int:
                 name = names[(d, row.N)]
                 gap = "n/a" if row.gap_deg is None else f"{row.gap_deg:+.2e}"
                 print(f"[{len(rows)}/{len(cases)}] d={d} N={row.N}{' ' + name if name else ''}: {row.angle_deg:.9f} "
-                      f"deg, gap {gap}, rounds {row.rounds}, {row.seconds:.1f} s", file=sys.stderr, flush=True)
+                      f"deg, gap {gap}, rounds {row.rounds}, {row.seconds:.1f} s{overlap_note(row)}", file=sys.stderr,
+                      flush=True)
         wall = time.perf_counter() - t0
     rows.sort(key=lambda r: (r.d, r.N))
     summary = report(rows, wall)

@@ -1,4 +1,6 @@
 """Threshold search on the overlap energy (gnc_jax.codes.overlap): energy, gradient, local solves, the search."""
+import dataclasses
+import json
 import math
 
 import numpy as np
@@ -7,7 +9,7 @@ import pytest
 from conftest import icosahedron
 from gnc_jax.codes.overlap import (_local_batch_fn, local_minimize, move, overlap_energy, overlap_energy_np,
                                    overlap_search)
-from gnc_jax.codes.records import iter_solve_records, run_records
+from gnc_jax.codes.records import RecordRow, iter_solve_records, overlap_note, run_records
 from gnc_jax.solvers.base import Status
 
 ICO_DEG = math.degrees(math.atan(2.0))  # 63.43494882 deg: the icosahedron's minimal angle, 30 contact pairs
@@ -99,6 +101,15 @@ def test_overlap_search_lifts_a_polygon_out_of_its_trap_and_never_returns_worse(
     assert res.angle_deg == pytest.approx(90.0, abs=1e-6) and res.raised >= 1
     assert res.iterations <= 6 and res.nonfinite == 0
     np.testing.assert_allclose(np.linalg.norm(res.points, axis=1), 1.0, atol=1e-12)
+    # the per-iteration log: one entry per iteration, the target only rising, the raw angle never falling, the
+    # accepted moves adding up to the total
+    h = res.history
+    assert all(len(a) == res.iterations for a in h)
+    assert np.all(np.diff(h.target_deg) >= 0) and np.all(np.diff(h.best_angle_deg) >= 0)
+    assert h.target_deg[-1] == res.target_deg and int(h.accepted.sum()) == res.accepted
+    assert h.best_angle_deg[-1] > 72.0 + 1.0 and np.all(np.diff(h.seconds) >= 0)
+    assert res.summary() == {k: getattr(res, k) for k in ("angle_deg", "start_angle_deg", "target_deg", "raised",
+                                                          "iterations", "accepted", "nonfinite", "seconds")}
     # an optimum stays where it is: never worse than the input, no target ever reached
     ico = overlap_search(icosahedron(), iterations=2, lanes=2, seed=0)
     assert ico.angle_deg >= ICO_DEG - 1e-9 and ico.raised == 0
@@ -134,3 +145,10 @@ def test_records_rows_can_end_with_the_overlap_search():
     rows = list(run_records(3, [6], progress=False, restarts=8, hops=16, patience=1, max_rounds=2,
                             overlap_iterations=2, overlap_kw=dict(lanes=2)))
     assert rows[0].N == 6 and rows[0].matched and rows[0].congruent == "cross-polytope"
+    # the row carries the overlap search's summary, through JSON and back, and the progress line names it
+    o = rows[0].overlap
+    assert o["iterations"] == 2 and o["angle_deg"] == pytest.approx(rows[0].angle_deg, abs=1e-12)
+    assert o["start_angle_deg"] == pytest.approx(90.0, abs=1e-6) and o["raised"] == 0
+    back = RecordRow.from_dict(json.loads(json.dumps(rows[0].to_dict(points=True))))
+    assert back.overlap == o and "in 2 iterations (0 raises" in overlap_note(back)
+    assert overlap_note(dataclasses.replace(back, overlap=None)) == ""

@@ -409,6 +409,12 @@ def test_records_benchmark_cells_of_any_dimension(tmp_path, monkeypatch, capsys)
         assert "--cells replaces the d = 3 --N range" in capsys.readouterr().err
     with pytest.raises(ValueError, match="^--cells"):
         bench.main(["--cells", "4:", "--out", str(out)])
+    # the overlap search's target step: checked before any search, and only with the overlap search
+    with pytest.raises(ValueError, match="eps_deg"):
+        bench.main(["--N", "5", "--overlap-iterations", "1", "--overlap-eps-deg", "0", "--out", str(out)])
+    with pytest.raises(SystemExit):
+        bench.main(["--N", "5", "--overlap-eps-deg", "0.1", "--out", str(out)])
+    assert "--overlap-eps-deg sets the overlap search's target" in capsys.readouterr().err
 
 
 @pytest.mark.slow

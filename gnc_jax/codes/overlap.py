@@ -44,11 +44,25 @@ GLOBAL_SCALES = (0.05, 0.1, 0.2)  # noise of the global move, in units of the mi
 HOLE_SAMPLES = 2048  # random candidates per deepest-hole search (then polished, `records.polish_holes`)
 
 
+class OverlapHistory(NamedTuple):
+    """The search's log, one entry per iteration (arrays of shape (iterations,)): best_energy: the lowest E_t so far
+    (at the target of that iteration; 0 right after a raise); best_angle_deg: the largest raw (unrefined) minimal
+    angle so far; target_deg: the target after the iteration; accepted: lane moves accepted in it; seconds: wall
+    time at its end. ``pandas.DataFrame(history._asdict())`` makes it a table."""
+
+    best_energy: np.ndarray
+    best_angle_deg: np.ndarray
+    target_deg: np.ndarray
+    accepted: np.ndarray
+    seconds: np.ndarray
+
+
 class OverlapResult(NamedTuple):
     """points: (N, d) float64 unit rows, the best code (never worse than the input); angle_deg: its minimal angle;
     start_angle_deg: the input's; target_deg: the last target angle; raised: how often a configuration reached the
     target (energy zero) and the target moved up; iterations: iterations run; accepted: lane moves accepted;
-    nonfinite: local solves that ended non-finite (never accepted); seconds: wall time."""
+    nonfinite: local solves that ended non-finite (never accepted); seconds: wall time; history: the per-iteration
+    log (`OverlapHistory`)."""
 
     points: np.ndarray
     angle_deg: float
@@ -59,6 +73,12 @@ class OverlapResult(NamedTuple):
     accepted: int
     nonfinite: int
     seconds: float
+    history: OverlapHistory
+
+    def summary(self) -> dict:
+        """The scalar fields as a JSON-safe dict (no points, no history)."""
+        return {k: (float(v) if isinstance(v, float) else int(v)) for k, v in self._asdict().items()
+                if k not in ("points", "history")}
 
 
 def overlap_energy(W, args):
@@ -209,7 +229,9 @@ def overlap_search(points, *, refine_kw: dict | None = None, progress: bool = Fa
     ib = int(np.argmin(e_cur))
     best_x, best_e = cur[ib].copy(), float(e_cur[ib])
     raised = accepted = nonfinite = 0
+    log = []
     for it in range(1, o.iterations + 1):
+        accepted_before = accepted
         kinds = rng.choice(len(OVERLAP_MOVES), lanes)
         trial = np.stack([move(cur[k], OVERLAP_MOVES[kinds[k]], c_t, rng) for k in range(lanes)])
         new, e_new, _ = local_minimize(trial, c_t, o.max_steps)
@@ -236,6 +258,7 @@ def overlap_search(points, *, refine_kw: dict | None = None, progress: bool = Fa
                     best_x, best_e = new[k].copy(), float(e_new[k])
         if it % o.reset_every == 0:
             cur, e_cur = np.repeat(best_x[None], lanes, axis=0), np.full(lanes, best_e)
+        log.append((best_e, best_angle, target, accepted - accepted_before, time.perf_counter() - t0))
         if progress and it % 50 == 0:
             print(f"overlap search N={N} d={d}: iteration {it}, best energy {best_e:.3e}, best raw angle "
                   f"{best_angle:.9f} deg, target {target:.9f}, {time.perf_counter() - t0:.0f} s", file=sys.stderr,
@@ -246,10 +269,12 @@ def overlap_search(points, *, refine_kw: dict | None = None, progress: bool = Fa
     cands = [x0, *refined]
     angles = [_angle(c) for c in cands]
     i = int(np.argmax(angles))
+    columns = np.array(log, np.float64).reshape(-1, len(OverlapHistory._fields)).T
+    history = OverlapHistory(*columns[:3], columns[3].astype(np.int64), columns[4])
     return OverlapResult(points=cands[i], angle_deg=angles[i], start_angle_deg=start_angle, target_deg=target,
                          raised=raised, iterations=it, accepted=accepted, nonfinite=nonfinite,
-                         seconds=time.perf_counter() - t0)
+                         seconds=time.perf_counter() - t0, history=history)
 
 
-__all__ = ["OVERLAP_MOVES", "OverlapOptions", "OverlapResult", "check_overlap_options", "local_minimize", "move",
-           "overlap_energy", "overlap_energy_np", "overlap_search"]
+__all__ = ["OVERLAP_MOVES", "OverlapHistory", "OverlapOptions", "OverlapResult", "check_overlap_options",
+           "local_minimize", "move", "overlap_energy", "overlap_energy_np", "overlap_search"]

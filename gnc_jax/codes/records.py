@@ -115,7 +115,9 @@ class RecordRow:
     congruent: name of a known code congruent to the result, else None; contacts: pairs at the
     minimal angle; rounds: search rounds used; seconds: wall time of the search (compiles
     included; in a lockstep group, from the group's start to this N's stop); points: (N, d) float64 unit rows;
-    symmetry: for d = 3 the rotation group of the code less its rattlers (`Comparison.symmetry`), else None.
+    symmetry: for d = 3 the rotation group of the code less its rattlers (`Comparison.symmetry`), else None;
+    overlap: with the opt-in overlap search, its `OverlapResult.summary()` (start and final angle, iterations,
+    raises, seconds), else None.
     """
 
     d: int
@@ -132,6 +134,7 @@ class RecordRow:
     seconds: float
     points: np.ndarray = dataclasses.field(repr=False)
     symmetry: str | None = None
+    overlap: dict | None = None
 
     def to_dict(self, points: bool = False) -> dict:
         """JSON-safe dict; coordinates only when ``points``."""
@@ -142,8 +145,8 @@ class RecordRow:
 
     @classmethod
     def from_dict(cls, r: dict) -> "RecordRow":
-        """Inverse of ``to_dict(points=True)``; extra keys are ignored, and a field with a default (``symmetry``)
-        may be missing (rows written before it was reported)."""
+        """Inverse of ``to_dict(points=True)``; extra keys are ignored, and a field with a default (``symmetry``,
+        ``overlap``) may be missing (rows written before it was reported)."""
         return cls(**{f.name: np.asarray(r[f.name], np.float64) if f.name == "points" else
                       r[f.name] if f.default is dataclasses.MISSING else r.get(f.name, f.default)
                       for f in dataclasses.fields(cls)})
@@ -642,6 +645,15 @@ def search_code(d: int, N: int, **search_kw) -> tuple[np.ndarray, float, int]:
     return search_codes(d, [N], **search_kw)[0]
 
 
+def overlap_note(row: RecordRow) -> str:
+    """', overlap search a -> b deg in K iterations (R raises)' for a row that went through it, else ''."""
+    o = row.overlap
+    if not o:
+        return ""
+    return (f", overlap search {o['start_angle_deg']:.9f} -> {o['angle_deg']:.9f} deg in {o['iterations']} iterations "
+            f"({o['raised']} raises, {o['seconds']:.0f} s)")
+
+
 def record_row(d: int, N: int, points: np.ndarray, rounds: int, seconds: float, tol_deg: float = 1e-6) -> RecordRow:
     """Compare a found code with the best-known record and pack the `RecordRow`."""
     c = compare(points, tol_deg=tol_deg)
@@ -684,8 +696,11 @@ def iter_solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"]
         if overlap_iterations:
             from .overlap import overlap_search
 
-            pts = overlap_search(pts, iterations=overlap_iterations, seed=seed, **(overlap_kw or {})).points
-        yield record_row(d, Ns[i], pts, rounds, time.perf_counter() - t0, tol_deg)
+            found = overlap_search(pts, iterations=overlap_iterations, seed=seed, **(overlap_kw or {}))
+            row = record_row(d, Ns[i], found.points, rounds, time.perf_counter() - t0, tol_deg)
+            yield dataclasses.replace(row, overlap=found.summary())
+        else:
+            yield record_row(d, Ns[i], pts, rounds, time.perf_counter() - t0, tol_deg)
 
 
 def solve_record(d: int, N: int, restarts: int = _D["restarts"], seed: int = 0, tol_deg: float = 1e-6,
@@ -711,8 +726,8 @@ def run_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed:
             done += 1
             if progress:
                 gap = "n/a" if row.gap_deg is None else f"{row.gap_deg:+.2e}"
-                print(f"[{done}/{len(Ns)}] d={d} N={row.N}: {row.angle_deg:.7f} deg, gap {gap}, {row.seconds:.1f} s",
-                      file=sys.stderr, flush=True)
+                print(f"[{done}/{len(Ns)}] d={d} N={row.N}: {row.angle_deg:.7f} deg, gap {gap}, {row.seconds:.1f} s"
+                      f"{overlap_note(row)}", file=sys.stderr, flush=True)
             yield row
 
 
@@ -765,9 +780,9 @@ def parse_scales(text: str, name: str = "--direct-scales") -> tuple[float, ...]:
 
 
 __all__ = ["RecordRow", "deepest_hole", "distinct_holes", "exact_angles", "grown_codes", "neighbor_starts",
-           "polish_holes", "thinned_codes", "hop_move_table", "iter_search_codes", "iter_solve_records", "parse_cells",
-           "parse_scales", "parse_range", "perturb", "pick_distinct", "random_starts", "record_row", "refine_batch",
-           "relocate_points", "row_masks", "run_records", "search_code", "search_codes", "solve_record",
+           "polish_holes", "thinned_codes", "hop_move_table", "iter_search_codes", "iter_solve_records", "overlap_note",
+           "parse_cells", "parse_scales", "parse_range", "perturb", "pick_distinct", "random_starts", "record_row",
+           "refine_batch", "relocate_points", "row_masks", "run_records", "search_code", "search_codes", "solve_record",
            "solve_records", "start_temperatures", "surrogate_batch", "symmetric_temperatures", "HOP_MOVES",
            "RELOCATE_MOVES", "DIRECT_SCALES", "SCREEN_KW", "SEARCH_DEFAULTS", "START_TAUS", "ANTIPODAL_START_TAUS",
            "HOLE_TAUS", "HOLE_STEPS"]
