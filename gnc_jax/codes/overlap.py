@@ -46,9 +46,10 @@ HOLE_SAMPLES = 2048  # random candidates per deepest-hole search (then polished,
 
 class OverlapHistory(NamedTuple):
     """The search's log, one entry per iteration (arrays of shape (iterations,)): best_energy: the lowest E_t so far
-    (at the target of that iteration; 0 right after a raise); best_angle_deg: the largest raw (unrefined) minimal
-    angle so far; target_deg: the target after the iteration; accepted: lane moves accepted in it; seconds: wall
-    time at its end. ``pandas.DataFrame(history._asdict())`` makes it a table."""
+    at that iteration's target (a raise of the target starts it again from the new target's energy);
+    best_angle_deg: the largest raw (unrefined) minimal angle so far; target_deg: the target after the iteration;
+    accepted: lane moves accepted in it; seconds: wall time at its end. ``pandas.DataFrame(history._asdict())``
+    makes it a table."""
 
     best_energy: np.ndarray
     best_angle_deg: np.ndarray
