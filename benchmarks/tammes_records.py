@@ -56,6 +56,7 @@ from gnc_jax.codes.constructions import FIXED_CODES
 from gnc_jax.codes.records import (DIRECT_SCALES, HOP_MOVES, RELOCATE_MOVES, SEARCH_DEFAULTS as D, RecordRow,
                                    iter_solve_records, neighbor_starts, overlap_note, parse_cells, parse_range,
                                    parse_scales)
+from gnc_jax.codes.overlap import OverlapOptions
 from gnc_jax.codes.symmetry import symmetry_label
 
 TOL_DEG = 1e-6
@@ -122,8 +123,10 @@ def append_row(path: str, entry: dict) -> None:
 
 
 # a run's search options
+# the --overlap-* options that go to overlap_search, by its option names (None: its default)
+OVERLAP_OPTIONS = {"overlap_lanes": "lanes", "overlap_seconds": "time_limit", "overlap_eps_deg": "eps_deg"}
 SEARCH_KEYS = (*D, "direct_scales", "seed", "relocate", "neighbors", "continue_from", "symmetric", "overlap_iterations",
-               "overlap_lanes", "overlap_seconds", "overlap_eps_deg")
+               *OVERLAP_OPTIONS)
 
 
 def search_settings(args) -> dict:
@@ -293,7 +296,8 @@ def main(argv=None) -> int:
     ap.add_argument("--overlap-iterations", type=int, default=0,
                     help="then this many iterations of the threshold search on the overlap energy from each N's best "
                          "code (gnc_jax.codes.overlap; 0: none, the default)")
-    ap.add_argument("--overlap-lanes", type=int, default=4, help="configurations per overlap-search iteration")
+    ap.add_argument("--overlap-lanes", type=int, default=OverlapOptions().lanes,
+                    help="configurations per overlap-search iteration")
     ap.add_argument("--overlap-eps-deg", type=float, default=None,
                     help="the overlap search's target: the best angle so far plus this many degrees (default "
                          "OverlapOptions.eps_deg); larger steps aim at a basin well above the code's own")
@@ -359,11 +363,8 @@ def main(argv=None) -> int:
         cases = cases[shard::shards]
         done = {(e["d"], e["N"]): e for e in read_rows([args.rows_out])} if args.rows_out else {}
         kw = {k: v for k, v in search.items()
-              if k not in ("relocate", "neighbors", "continue_from", "overlap_lanes", "overlap_seconds",
-                           "overlap_eps_deg")}
-        kw["overlap_kw"] = dict(lanes=args.overlap_lanes, time_limit=args.overlap_seconds)
-        if args.overlap_eps_deg is not None:
-            kw["overlap_kw"]["eps_deg"] = args.overlap_eps_deg
+              if k not in ("relocate", "neighbors", "continue_from", *OVERLAP_OPTIONS)}
+        kw["overlap_kw"] = {option: search[k] for k, option in OVERLAP_OPTIONS.items() if search[k] is not None}
         kw["hop_moves"] = HOP_MOVES + RELOCATE_MOVES if args.relocate else HOP_MOVES
         t0 = time.perf_counter()
         rows = [RecordRow.from_dict(done[(d, n)]) for d, n, _ in cases if (d, n) in done]

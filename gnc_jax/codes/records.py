@@ -654,14 +654,16 @@ def overlap_note(row: RecordRow) -> str:
             f"({o['raised']} raises, {o['seconds']:.0f} s)")
 
 
-def record_row(d: int, N: int, points: np.ndarray, rounds: int, seconds: float, tol_deg: float = 1e-6) -> RecordRow:
-    """Compare a found code with the best-known record and pack the `RecordRow`."""
+def record_row(d: int, N: int, points: np.ndarray, rounds: int, seconds: float, tol_deg: float = 1e-6,
+               overlap: dict | None = None) -> RecordRow:
+    """Compare a found code with the best-known record and pack the `RecordRow` (``overlap``: the overlap search's
+    summary, if it ran)."""
     c = compare(points, tol_deg=tol_deg)
     rec = c.record
     return RecordRow(d=d, N=N, angle_deg=c.min_angle_deg, record_deg=None if rec is None else rec.min_angle_deg,
                      gap_deg=c.gap_deg, status=None if rec is None else rec.status, matched=c.matched,
                      better=c.better_than_record, congruent=c.congruent_to, contacts=c.contacts, rounds=rounds,
-                     seconds=seconds, points=points, symmetry=c.symmetry)
+                     seconds=seconds, points=points, symmetry=c.symmetry, overlap=overlap)
 
 
 def solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"], seed: int = 0, tol_deg: float = 1e-6,
@@ -693,14 +695,13 @@ def iter_solve_records(d: int, Ns: Iterable[int], restarts: int = _D["restarts"]
             k: v for k, v in (overlap_kw or {}).items() if k not in ("refine_kw", "progress")})
     t0 = time.perf_counter()
     for i, (pts, _, rounds) in iter_search_codes(d, Ns, restarts=restarts, seed=seed, **search_kw):
+        summary = None
         if overlap_iterations:
             from .overlap import overlap_search
 
             found = overlap_search(pts, iterations=overlap_iterations, seed=seed, **(overlap_kw or {}))
-            row = record_row(d, Ns[i], found.points, rounds, time.perf_counter() - t0, tol_deg)
-            yield dataclasses.replace(row, overlap=found.summary())
-        else:
-            yield record_row(d, Ns[i], pts, rounds, time.perf_counter() - t0, tol_deg)
+            pts, summary = found.points, found.summary()
+        yield record_row(d, Ns[i], pts, rounds, time.perf_counter() - t0, tol_deg, overlap=summary)
 
 
 def solve_record(d: int, N: int, restarts: int = _D["restarts"], seed: int = 0, tol_deg: float = 1e-6,
