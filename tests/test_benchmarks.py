@@ -2,6 +2,7 @@
 import csv
 import json
 import math
+import os
 import pathlib
 import subprocess
 import sys
@@ -424,3 +425,50 @@ def test_surrogate_bias_checks_records_and_hops_from_own_codes(tmp_path):
     foreign.write_text(json.dumps({"rows": [{"d": 3, "N": 5, "points": x.tolist()}]}))
     bad = run_script("surrogate_bias.py", "--N", "5", "--codes", str(foreign), "--out", str(out))
     assert bad.returncode != 0 and "--codes" in bad.stderr
+
+
+def test_peers_scores_gnc_jax_and_pymanopt_from_the_same_starts_against_closed_forms(tmp_path):
+    out = tmp_path / "peers"
+    p = run_script("peers.py", "--cases", "etf10,tammes:8:3", "--restarts", "2", "--max-steps", "300",
+                   "--solvers", "gnc-lbfgs,gnc-lbfgs+refine,pymanopt-cg", "--out", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "etf10 gnc-lbfgs+refine: not applicable" in p.stderr and "x lbfgs" in p.stdout
+    doc = json.load(open(str(out) + ".json"))
+    assert doc["meta"]["dtype"] == "float64" and doc["meta"]["pymanopt"]
+    rows = {(r["case"], r["solver"]): r for r in doc["rows"]}
+    assert set(rows) == {("etf10", "gnc-lbfgs"), ("etf10", "pymanopt-cg"), ("tammes:8:3", "gnc-lbfgs"),
+                         ("tammes:8:3", "gnc-lbfgs+refine"), ("tammes:8:3", "pymanopt-cg")}
+    C, tau = 10, 0.1  # collapsed CE at the simplex ETF (cos = -1/(C-1)): log(1 + (C-1) exp(-C/((C-1) tau)))
+    etf = math.log1p((C - 1) * math.exp(-C / ((C - 1) * tau)))
+    for solver in ("gnc-lbfgs", "pymanopt-cg"):
+        r = rows[("etf10", solver)]
+        assert r["reference"] == pytest.approx(etf, rel=1e-12) and r["reference_kind"] == "closed form (simplex ETF)"
+        assert r["hits"] == 2 and max(abs(g) for g in r["gaps"]) < 1e-12 and r["drift"] < 1e-12, r
+        assert set(r["status"]) <= {"CONVERGED", "MIN_STEP"} and r["cold_s"] > 0 and r["warm_s"] > 0
+    antiprism = rows[("tammes:8:3", "gnc-lbfgs+refine")]  # the square antiprism, proven optimal
+    assert antiprism["reference"] == pytest.approx(74.8584922, abs=1e-6) and antiprism["hits"] == 2
+    assert max(abs(g) for g in antiprism["gaps"]) < 1e-6
+    # the smooth surrogate's minimizer is not the max-min optimum here: without the refinement no restart hits
+    for solver in ("gnc-lbfgs", "pymanopt-cg"):
+        r = rows[("tammes:8:3", solver)]
+        assert r["hits"] == 0 and 1e-5 < r["best_gap"] < 0.1, r
+
+
+def test_peers_skips_a_missing_peer_and_names_bad_arguments(tmp_path):
+    fake = tmp_path / "fake" / "pymanopt"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    env = dict(os.environ, PYTHONPATH=str(fake.parent))
+    out = tmp_path / "peers"
+    p = subprocess.run([sys.executable, str(BENCH / "peers.py"), "--cases", "tammes:4:3", "--restarts", "1",
+                        "--max-steps", "100", "--solvers", "gnc-lbfgs,pymanopt-cg", "--out", str(out)],
+                       cwd=BENCH, capture_output=True, text=True, timeout=300, env=env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = json.load(open(str(out) + ".json"))["rows"]
+    assert "pymanopt is not installed" in rows[1]["skipped"] and "skipped" in p.stdout
+    assert rows[0]["reference"] == pytest.approx(109.4712206, abs=1e-6)  # the regular tetrahedron
+    for args, name in ((["--cases", "tammes:1:3"], "--cases"), (["--cases", "nope"], "--cases"),
+                       (["--solvers", "gnc-lbfgs,manopt"], "--solvers"), (["--gtol", "0"], "--gtol"),
+                       (["--restarts", "0"], "--restarts")):
+        p = run_script("peers.py", *args, "--out", str(out))
+        assert p.returncode == 2 and name in p.stderr, (args, p.stderr)
