@@ -2,12 +2,14 @@
 
     python benchmarks/peers.py [--cases thomson24,tammes24,tammes48,etf10,ufm4 | PROBLEM:C:d[:tau],...]
         [--solvers gnc-lbfgs,gnc-cg,gnc-lbfgs+refine,pymanopt-cg,pymanopt-tr,gnc-adam,geoopt-radam]
-        [--restarts 16] [--seed 0] [--max-steps 1000] [--gtol 1e-8] [--lr 1e-2] [--device-label L] [--out peers]
+        [--restarts 16] [--seed 0] [--max-steps 1000] [--gtol 1e-8] [--lr 1e-2] [--pymanopt-eager]
+        [--device-label L] [--out peers]
 
 Solvers: gnc-lbfgs, gnc-cg, gnc-gd, gnc-adam, gnc-lbfgs+refine; pymanopt-cg, pymanopt-tr (trust regions),
 pymanopt-sd; geoopt-radam, geoopt-rsgd. Every solver gets the same R random starts (`gnc_jax.api.random_batch`),
 the same objective (the gnc-jax registry's JAX function; Pymanopt calls it through its own JAX backend, so both
-sides differentiate the same code; Geoopt gets it written again in torch, checked against the JAX one first),
+sides differentiate the same code; its backend runs eagerly, so it gets the function under jax.jit unless
+--pymanopt-eager; Geoopt gets it written again in torch, checked against the JAX one first),
 the same continuation temperatures (surrogates and CE at small tau), and per stage the same iteration budget
 (--max-steps) and gradient-norm tolerance (--gtol). Each restart is scored in float64:
 
@@ -206,11 +208,13 @@ def score_rows(case: Case, rows: list[dict]) -> tuple[float, str]:
 # ----------------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Budget:
-    """The stop rule every solver gets, per continuation stage; ``lr``: the first-order methods' step."""
+    """The stop rule every solver gets, per continuation stage; ``lr``: the first-order methods' step;
+    ``pymanopt_jit``: hand Pymanopt the objective under jax.jit (its JAX backend runs eagerly otherwise)."""
 
     max_steps: int
     gtol: float
     lr: float
+    pymanopt_jit: bool = True
 
 
 def applicable(case: Case, name: str) -> str | None:
@@ -290,13 +294,18 @@ class PymanoptSide:
         return {k: (xp.reshape(x.T, shape) if kind.startswith("sphere") else x)
                 for (k, kind, shape), x in zip(self.keys, xs)}
 
-    def problem(self, tau):
+    def problem(self, tau, jit: bool = True):
+        """Pymanopt's Problem at temperature ``tau``. Pymanopt's JAX backend differentiates the cost eagerly
+        (no jit of its own); ``jit`` hands it the objective under ``jax.jit``, so its gradient and Hessian-vector
+        products run compiled too."""
         hp = self.case.hparams(tau)
         objective = self.case.pdef.objective
+        inner = lambda *xs: objective(self.to_point(xs if len(xs) > 1 else xs[0], jnp), hp)  # noqa: E731
+        inner = jax.jit(inner) if jit else inner
 
         @self.pymanopt.function.jax(self.manifold)
         def cost(*xs):
-            return objective(self.to_point(xs if len(xs) > 1 else xs[0], jnp), hp)
+            return inner(*xs)
 
         return self.pymanopt.Problem(self.manifold, cost)
 
@@ -309,7 +318,7 @@ def run_pymanopt(case: Case, name: str, x0: dict, budget: Budget) -> dict:
     except ImportError:
         return dict(skipped="pymanopt is not installed (pip install -e '.[bench]')")
     side = PymanoptSide(case)
-    problems = [side.problem(tau) for tau in case.stage_taus()]
+    problems = [side.problem(tau, budget.pymanopt_jit) for tau in case.stage_taus()]
     optimizer = getattr(opts, PYMANOPT_SOLVERS[name])(max_iterations=budget.max_steps,
                                                        min_gradient_norm=budget.gtol, verbosity=0, log_verbosity=0)
     R = next(iter(x0.values())).shape[0]
@@ -503,6 +512,9 @@ def main(argv=None) -> int:
     ap.add_argument("--gtol", type=float, default=1e-8, help="Riemannian gradient-norm tolerance")
     ap.add_argument("--lr", type=float, default=1e-2, help="learning rate of gnc-adam, gnc-gd's first step and "
                     "geoopt's optimizers")
+    ap.add_argument("--pymanopt-eager", action="store_true",
+                    help="give Pymanopt the objective as it is (its JAX backend then differentiates it eagerly, op by "
+                    "op); by default it gets it under jax.jit")
     ap.add_argument("--device-label", default=None)
     ap.add_argument("--out", default="peers", help="writes OUT.json")
     a = ap.parse_args(argv)
@@ -523,7 +535,7 @@ def main(argv=None) -> int:
         print(f"{case.name}: {case.spec.problem} C={case.spec.C} d={case.spec.d}"
               f"{'' if case.spec.tau is None else f' tau={case.spec.tau:g}'}, {len(case.stage_taus())} stage(s)",
               file=sys.stderr, flush=True)
-        rows += run_case(case, solvers, a.restarts, a.seed, Budget(a.max_steps, a.gtol, a.lr),
+        rows += run_case(case, solvers, a.restarts, a.seed, Budget(a.max_steps, a.gtol, a.lr, not a.pymanopt_eager),
                          log=lambda m: print(m, file=sys.stderr, flush=True))
     print(table(rows))
     for case in cases:
@@ -535,6 +547,7 @@ def main(argv=None) -> int:
     print(f"total {total:.1f} s")
     meta = dict(run_meta(a.device_label), command=shlex.join(["peers.py"] + (argv or sys.argv[1:])), seconds=total,
                 restarts=a.restarts, seed=a.seed, max_steps=a.max_steps, gtol=a.gtol, lr=a.lr,
+                pymanopt_objective="eager" if a.pymanopt_eager else "jax.jit",
                 dtype="float64", pymanopt=_version("pymanopt"), geoopt=_version("geoopt"), torch=_version("torch"))
     with open(a.out + ".json", "w") as f:
         json.dump(dict(meta=meta, rows=rows), f, indent=1)

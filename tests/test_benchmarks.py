@@ -434,7 +434,7 @@ def test_peers_scores_gnc_jax_and_pymanopt_from_the_same_starts_against_closed_f
     assert p.returncode == 0, p.stderr[-2000:]
     assert "etf10 gnc-lbfgs+refine: not applicable" in p.stderr and "x lbfgs" in p.stdout
     doc = json.load(open(str(out) + ".json"))
-    assert doc["meta"]["dtype"] == "float64" and doc["meta"]["pymanopt"]
+    assert doc["meta"]["dtype"] == "float64" and doc["meta"]["pymanopt"] and doc["meta"]["pymanopt_objective"] == "jax.jit"
     rows = {(r["case"], r["solver"]): r for r in doc["rows"]}
     assert set(rows) == {("etf10", "gnc-lbfgs"), ("etf10", "pymanopt-cg"), ("tammes:8:3", "gnc-lbfgs"),
                          ("tammes:8:3", "gnc-lbfgs+refine"), ("tammes:8:3", "pymanopt-cg")}
