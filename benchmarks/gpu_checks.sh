@@ -11,6 +11,8 @@
 #      as it finishes;
 #    - the faces setting d = 512, K = 10,000 (benchmarks/certified_margins.py), short then long search;
 #    - the GPU test subset (manifolds, objectives, solvers, metrics, refinement), then grid_throughput;
+#    - "peers" (not in the default): benchmarks/peers.py's default cases with gnc-jax's solvers, and Pymanopt's where
+#      it is installed there (skipped with a note otherwise), so gnc-jax's GPU rows sit beside the CPU ones;
 # 3. merges the record rows into OUTDIR/tammes_records_gpu.json and packs every log into OUTDIR/gpu_checks.tar.gz.
 # The processes share the GPU, so every timing here is measured under that contention.
 set -u
@@ -55,6 +57,8 @@ done
   left=$((LIMIT - ($(date +%s) - t0) - 5))
   [ "$left" -gt 30 ] && timeout "$left" "$PY" benchmarks/grid_throughput.py --C 4:11 --d 2,3,4 --seeds 12 \
     --device-label "$LABEL" --out "$OUT_DIR/grid_throughput_gpu.json" ) >"$OUT_DIR/tests_grid.log" 2>&1 &
+[[ " $PARTS " == *" peers "* ]] && timeout "$LIMIT" "$PY" peers.py --solvers gnc-lbfgs,gnc-cg,gnc-lbfgs+refine,pymanopt-cg \
+    --device-label "$LABEL" --out "$OUT_DIR/peers_gpu" >"$OUT_DIR/peers.log" 2>&1 &
 wait
 echo "parallel phase: $(( $(date +%s) - t0 )) s"
 files=$(ls "$OUT_DIR"/rows_*.jsonl 2>/dev/null | paste -sd, -)
