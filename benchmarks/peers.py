@@ -47,9 +47,8 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gnc_jax import metrics  # noqa: E402
-from gnc_jax.api import REFINABLE, batch_hparams, make_solver, make_spec, random_batch, refine_restarts, \
-    solve_batch  # noqa: E402
+from gnc_jax.api import REFINABLE, batch_hparams, figures_of, make_solver, make_spec, random_batch, \
+    refine_restarts, solve_batch  # noqa: E402
 from gnc_jax.codes import best_known  # noqa: E402
 from gnc_jax.problems import REGISTRY, default_stages, tau_schedule  # noqa: E402
 from gnc_jax.solvers import Status  # noqa: E402
@@ -149,16 +148,27 @@ def parse_solvers(text: str) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 # scoring (shared by every solver)
 # ----------------------------------------------------------------------------------------------
-def figure(case: Case, point: dict) -> float:
-    """The restart's float64 figure: the exact min angle (deg, tammes) or margin rho(W) (softmax-code), else the
-    objective at the final temperature (re-evaluated in float64 for every solver alike)."""
+def stack(points: list[dict]) -> dict:
+    """A list of dict points -> one dict of (R, ...) arrays."""
+    return {k: np.stack([np.asarray(p[k], np.float64) for p in points]) for k in points[0]}
+
+
+def objective_values(case: Case, points: dict, tau) -> np.ndarray:
+    """The registry's objective at temperature ``tau`` of every point of a stacked batch (dict of (R, ...)
+    arrays), in float64 and one vmapped call: (R,)."""
+    hp = case.hparams(tau)
+    batch = {k: jnp.asarray(v, F64) for k, v in points.items()}
+    return np.asarray(jax.vmap(lambda p: case.pdef.objective(p, hp))(batch))
+
+
+def figures(case: Case, points: list[dict]) -> list[float]:
+    """Each restart's float64 figure: the exact min angle (deg, tammes) or margin rho(W) (softmax-code), else the
+    objective at the final temperature (re-evaluated for every solver alike)."""
+    s = case.spec
     if case.higher_is_better:
-        w = np.asarray(point["W"], np.float64)
-        f = metrics.figures(w / np.linalg.norm(w, axis=-1, keepdims=True))
-        return float(f.min_angle_deg if case.spec.problem == "tammes" else f.rho)
-    value = case.pdef.objective({k: jnp.asarray(v, F64) for k, v in point.items()},
-                                case.hparams(case.spec.tau if case.pdef.uses_tau else None))
-    return float(value)
+        key = "min_angle_deg" if s.problem == "tammes" else "rho"
+        return [f[key] for f in figures_of(s.problem, stack(points), s.C, s.d)]
+    return [float(v) for v in objective_values(case, stack(points), s.tau if case.pdef.uses_tau else None)]
 
 
 def sphere_drift(case: Case, points: list[dict]) -> float:
@@ -179,7 +189,7 @@ def reference(case: Case, rows: list[dict]) -> tuple[float, str]:
         if rec is not None:
             return rec.min_angle_deg, f"best-known record ({rec.status})"
     if s.problem == "ce-ufm-collapsed" and s.C <= s.d + 1:
-        return figure(case, {"W": simplex_etf(s.C, s.d)}), "closed form (simplex ETF)"
+        return figures(case, [{"W": simplex_etf(s.C, s.d)}])[0], "closed form (simplex ETF)"
     if s.problem == "ce-ufm-regularized" and s.d >= s.C - 1:
         hp = dict(s.hparams)
         return ufm_global_optimum(s.C, s.d, s.n, hp["lambda_W"], hp["lambda_H"], hp["lambda_b"]).f_star, \
@@ -190,8 +200,8 @@ def reference(case: Case, rows: list[dict]) -> tuple[float, str]:
     return (max(values) if case.higher_is_better else min(values)), "best found by any solver"
 
 
-def score_rows(case: Case, rows: list[dict]) -> tuple[float, str]:
-    """Fill gap statistics and hits into each row of one case (in place); returns the reference."""
+def score_rows(case: Case, rows: list[dict]) -> None:
+    """Fill the reference, gap statistics and hits into each row of one case (in place)."""
     ref, kind = reference(case, rows)
     for r in rows:
         gaps = [(ref - v) if case.higher_is_better else (v - ref) for v in r["figures"]]
@@ -200,7 +210,16 @@ def score_rows(case: Case, rows: list[dict]) -> tuple[float, str]:
         r.update(reference=ref, reference_kind=kind, gaps=gaps, hits=sum(g <= tol for g in finite),
                  best_gap=min(finite) if finite else math.nan,
                  median_gap=statistics.median(finite) if finite else math.nan)
-    return ref, kind
+
+
+def timed_twice(one_pass):
+    """Run ``one_pass`` twice: (cold seconds, warm seconds, the second pass's result)."""
+    t = time.perf_counter()
+    one_pass()
+    cold = time.perf_counter() - t
+    t = time.perf_counter()
+    out = one_pass()
+    return cold, time.perf_counter() - t, out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -241,12 +260,7 @@ def run_gnc(case: Case, name: str, x0: dict, budget: Budget) -> dict:
             res, _ = refine_restarts(s.problem, res)
         return res
 
-    t = time.perf_counter()
-    one_pass()
-    cold = time.perf_counter() - t
-    t = time.perf_counter()
-    res = one_pass()
-    warm = time.perf_counter() - t
+    cold, warm, res = timed_twice(one_pass)
     points = [{k: np.asarray(v[r]) for k, v in res.x.items()} for r in range(R)]
     status = [Status(int(c)).name for c in np.asarray(res.status)]
     return dict(cold_s=cold, warm_s=warm, points=points, status=status,
@@ -283,6 +297,7 @@ class PymanoptSide:
             mans.append(Oblique(s.d, rows) if rows else Euclidean(*shape))
             self.keys.append((key, kind, shape))
         self.manifold = mans[0] if len(mans) == 1 else Product(mans)
+        self._objective = None
 
     def to_pymanopt(self, point: dict):
         xs = [np.asarray(point[k], np.float64).reshape(-1, shape[-1]).T.copy() if kind.startswith("sphere")
@@ -296,16 +311,17 @@ class PymanoptSide:
 
     def problem(self, tau, jit: bool = True):
         """Pymanopt's Problem at temperature ``tau``. Pymanopt's JAX backend differentiates the cost eagerly
-        (no jit of its own); ``jit`` hands it the objective under ``jax.jit``, so its gradient and Hessian-vector
-        products run compiled too."""
-        hp = self.case.hparams(tau)
-        objective = self.case.pdef.objective
-        inner = lambda *xs: objective(self.to_point(xs if len(xs) > 1 else xs[0], jnp), hp)  # noqa: E731
-        inner = jax.jit(inner) if jit else inner
+        (no jit of its own); ``jit`` hands it the objective under ``jax.jit`` (one compiled function for every
+        stage: the temperature is an argument), so its gradient and Hessian-vector products run compiled too."""
+        if self._objective is None:
+            objective = self.case.pdef.objective
+            inner = lambda xs, hp: objective(self.to_point(xs if len(xs) > 1 else xs[0], jnp), hp)  # noqa: E731
+            self._objective = jax.jit(inner) if jit else inner
+        hp, inner = self.case.hparams(tau), self._objective
 
         @self.pymanopt.function.jax(self.manifold)
         def cost(*xs):
-            return inner(*xs)
+            return inner(xs, hp)
 
         return self.pymanopt.Problem(self.manifold, cost)
 
@@ -392,8 +408,7 @@ def check_torch_objective(case: Case, fun, x0: dict) -> float:
     worst = 0.0
     for tau in case.stage_taus():
         mine = fun(w, dict(dict(case.spec.hparams), tau=tau)).numpy()
-        theirs = np.asarray(jax.vmap(lambda p: case.pdef.objective(p, case.hparams(tau)))(
-            {"W": jnp.asarray(x0["W"], F64)}))
+        theirs = objective_values(case, {"W": x0["W"]}, tau)
         worst = max(worst, float(np.max(np.abs(mine - theirs) / np.maximum(1.0, np.abs(theirs)))))
     if not worst <= 1e-12:
         raise AssertionError(f"{case.name}: the torch objective differs from gnc-jax's by {worst:.2e} (relative)")
@@ -437,12 +452,7 @@ def run_geoopt(case: Case, name: str, x0: dict, budget: Budget) -> dict:
                 break
         return w.detach().numpy(), steps, status.tolist()
 
-    t = time.perf_counter()
-    one_pass()
-    cold = time.perf_counter() - t
-    t = time.perf_counter()
-    w, steps, status = one_pass()
-    warm = time.perf_counter() - t
+    cold, warm, (w, steps, status) = timed_twice(one_pass)
     return dict(cold_s=cold, warm_s=warm, points=[{"W": wr} for wr in w], status=status,
                 iterations=[steps] * len(w))
 
@@ -471,7 +481,7 @@ def run_case(case: Case, solvers: list[str], restarts: int, seed: int, budget: B
             rows.append(dict(row, skipped=out["skipped"]))
             continue
         points = out.pop("points")
-        row.update(out, figures=[figure(case, p) for p in points], drift=sphere_drift(case, points),
+        row.update(out, figures=figures(case, points), drift=sphere_drift(case, points),
                    nonfinite=sum(st == Status.NONFINITE.name for st in out["status"]))
         rows.append(row)
         log(f"  {case.name} {name}: {time.perf_counter() - t:.1f} s")

@@ -12,10 +12,10 @@ import pytest
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
+def run_script(name: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     # a subprocess: softmax_vs_tammes enables float64 for its whole process
     return subprocess.run([sys.executable, str(BENCH / name), *args], cwd=BENCH, capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env=env)
 
 
 def test_softmax_vs_tammes_buckets_cross_seeds_and_reports_closed_forms(tmp_path):
@@ -460,9 +460,8 @@ def test_peers_skips_a_missing_peer_and_names_bad_arguments(tmp_path):
     (fake / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
     env = dict(os.environ, PYTHONPATH=str(fake.parent))
     out = tmp_path / "peers"
-    p = subprocess.run([sys.executable, str(BENCH / "peers.py"), "--cases", "tammes:4:3", "--restarts", "1",
-                        "--max-steps", "100", "--solvers", "gnc-lbfgs,pymanopt-cg", "--out", str(out)],
-                       cwd=BENCH, capture_output=True, text=True, timeout=300, env=env)
+    p = run_script("peers.py", "--cases", "tammes:4:3", "--restarts", "1", "--max-steps", "100", "--solvers",
+                   "gnc-lbfgs,pymanopt-cg", "--out", str(out), env=env)
     assert p.returncode == 0, p.stderr[-2000:]
     rows = json.load(open(str(out) + ".json"))["rows"]
     assert "pymanopt is not installed" in rows[1]["skipped"] and "skipped" in p.stdout
