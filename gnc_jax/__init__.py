@@ -16,3 +16,19 @@ from .problems import REGISTRY as PROBLEMS
 from .solvers import Status
 
 __all__ = ["solve", "solve_batch", "make_spec", "SolveResult", "Status", "PROBLEMS", "__version__"]
+
+# Subpackages load on first use (``gnc_jax.codes.compare(W)`` after a bare ``import gnc_jax``), so the
+# import itself stays light.
+_SUBMODULES = ("api", "codes", "grid", "manifolds", "metrics", "objectives", "plot", "problems", "solvers", "theory")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))

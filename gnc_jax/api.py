@@ -234,7 +234,8 @@ class SolveResult:
     ``point``: dict of numpy arrays (unpadded); ``W``: (C, d) classifier (normalized rows).
     Figures are float64: ``min_angle_deg``, ``max_cos``, ``min_margin`` (= rho(W), the minimum
     one-vs-rest distance), ``objective`` (solver objective at the final temperature).
-    ``restarts``: dict of (R,) arrays for every restart.
+    ``restarts``: dict of (R,) arrays for every restart. ``status`` is the solver's stop code for the
+    best restart; ``refine_status`` (``refine=True`` only) is its exact refinement's.
     """
 
     problem: str
@@ -257,6 +258,7 @@ class SolveResult:
     dtype: str
     restarts: dict
     history: dict | None = None
+    refine_status: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -267,6 +269,8 @@ class SolveResult:
         out = {k: getattr(self, k) for k in ("problem", "C", "d", "tau", "n", "min_angle_deg", "max_cos",
                                                  "min_margin", "objective", "status", "steps", "seconds",
                                                  "seed", "solver", "dtype")}
+        if self.refine_status is not None:
+            out["refine_status"] = self.refine_status
         out["hparams"] = dict(self.hparams)
         out["restarts"] = {k: np.asarray(v).tolist() for k, v in self.restarts.items()}
         return out
@@ -281,9 +285,10 @@ class SolveResult:
 
     def summary(self) -> str:
         tau = "" if self.tau is None else f" tau={self.tau:g}"
+        refined = "" if self.refine_status is None else f" (refinement {self.refine_status})"
         return (f"{self.problem} C={self.C} d={self.d}{tau}: min angle {self.min_angle_deg:.7f} deg, "
                 f"max cos {self.max_cos:.9f}, rho(W) {self.min_margin:.9f}, objective {self.objective:.9g}, "
-                f"{self.status}, {self.steps} steps, {self.seconds:.2f} s")
+                f"{self.status}{refined}, {self.steps} steps, {self.seconds:.2f} s")
 
     __str__ = summary
 
@@ -351,10 +356,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     if refine:
         res, refine_status = refine_restarts(problem, res)
     seconds = time.perf_counter() - t0
-    out = _assemble(spec, res, seconds, seed, solver_name, dtype, history)
-    if refine_status is not None:
-        out.restarts["refine_status"] = refine_status
-    return out
+    return _assemble(spec, res, seconds, seed, solver_name, dtype, history, refine_status)
 
 
 def refine_restarts(problem: str, res: Result) -> tuple[Result, np.ndarray]:
@@ -396,7 +398,8 @@ def _validate_init(p: ProblemDef, init: dict, spec: Spec, restarts: int) -> dict
     return out
 
 
-def _assemble(spec: Spec, res: Result, seconds: float, seed: int, solver_name: str, dtype, history: bool) -> SolveResult:
+def _assemble(spec: Spec, res: Result, seconds: float, seed: int, solver_name: str, dtype, history: bool,
+              refine_status: np.ndarray | None = None) -> SolveResult:
     p = spec.pdef
     R = np.asarray(res.value).shape[0]
     figs = figures_of(spec.problem, res.x, spec.C, spec.d)
@@ -418,10 +421,13 @@ def _assemble(spec: Spec, res: Result, seconds: float, seed: int, solver_name: s
         "grad_norm": np.asarray(res.grad_norm, np.float64),
         "constraint_violation": np.asarray(res.constraint_violation, np.float64),
     }
+    if refine_status is not None:
+        restarts["refine_status"] = refine_status
     f = figs[best]
     return SolveResult(
         problem=spec.problem, C=spec.C, d=spec.d, tau=spec.tau, n=spec.n, hparams=dict(spec.hparams),
         point=point, W=classifier_rows(spec.problem, point), min_angle_deg=float(f["min_angle_deg"]),
         max_cos=float(f["max_cos"]), min_margin=float(f["rho"]), objective=float(values[best]),
         status=Status(int(status[best])).name, steps=int(np.asarray(res.steps)[best]), seconds=seconds,
-        seed=seed, solver=solver_name, dtype=jnp.dtype(dtype).name, restarts=restarts, history=hist)
+        seed=seed, solver=solver_name, dtype=jnp.dtype(dtype).name, restarts=restarts, history=hist,
+        refine_status=None if refine_status is None else str(refine_status[best]))

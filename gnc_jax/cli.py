@@ -35,10 +35,13 @@ def _cmd_solve(args) -> int:
         k, v = item.split("=", 1)
         hparams[k] = float(v)
     res = solve(args.problem, C=args.C, d=args.d, tau=args.tau, n=args.n, restarts=args.restarts, seed=args.seed,
-                solver=args.solver, max_steps=args.max_steps, dtype=jnp.float64 if args.float64 else jnp.float32,
-                **hparams)
+                solver=args.solver, max_steps=args.max_steps, gtol=args.gtol, stages=args.stages,
+                dtype=jnp.float64 if args.float64 else jnp.float32, history=args.history is not None,
+                refine=args.refine, **hparams)
     if args.out:
         res.save(args.out)
+    if args.history:
+        _write_history_csv(args.history, res)
     if args.json:
         d = res.to_dict()
         d.pop("restarts")
@@ -46,6 +49,23 @@ def _cmd_solve(args) -> int:
     else:
         print(res.summary())
     return 0 if res.ok else 1
+
+
+def _write_history_csv(path: str, res) -> None:
+    """One row per iteration of the best restart's last continuation stage: iteration, value, grad_norm, step,
+    accepted (the iterations it ran; the log's unused tail is dropped)."""
+    import csv
+
+    import numpy as np
+
+    h = res.history
+    ran = int(np.sum(~np.isnan(h["step"])))  # the stage's iterations; ``res.steps`` counts every stage
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["iteration", "value", "grad_norm", "step", "accepted"])
+        for i in range(ran):
+            out.writerow([i, repr(float(h["value"][i])), repr(float(h["grad_norm"][i])), repr(float(h["step"][i])),
+                          int(h["accepted"][i])])
 
 
 def _cmd_demo(args) -> int:
@@ -74,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-steps", type=int, default=1000, help="iterations per continuation stage")
     s.add_argument("--set", dest="hparam", action="append", metavar="NAME=VALUE",
                    help="problem hyperparameter, e.g. --set lambda_W=5e-4 --set s=2")
+    s.add_argument("--gtol", type=float, default=None, help="Riemannian gradient-norm tolerance per stage")
+    s.add_argument("--stages", type=int, default=None, help="temperature-continuation stages")
+    s.add_argument("--refine", action="store_true",
+                   help="tammes, softmax-code: finish every restart with the exact float64 max-min refinement")
+    s.add_argument("--history", default=None, metavar="FILE.csv",
+                   help="write the best restart's per-iteration log (last stage) as CSV")
     s.add_argument("--float64", action="store_true", help="solve in float64 (enables jax x64)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--out", default=None, help="save the configuration to FILE.npz")

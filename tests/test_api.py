@@ -94,3 +94,35 @@ def test_float64_solve(x64):
     r = gnc_jax.solve("ce-ufm-collapsed", C=4, d=3, tau=1.0, restarts=1, dtype=jnp.float64)
     assert r.point["W"].dtype == np.float64 and r.dtype == "float64"
     np.testing.assert_allclose(r.max_cos, -1 / 3, atol=1e-10)
+
+
+def test_subpackages_load_on_first_attribute_access():
+    """After a bare ``import gnc_jax``, ``gnc_jax.codes`` / ``theory`` / ``grid`` work as the README writes them."""
+    probe = (
+        "import sys, gnc_jax\n"
+        "assert 'gnc_jax.codes' not in sys.modules\n"
+        "print(gnc_jax.codes.best_known(3, 13).min_angle_deg, gnc_jax.theory.__name__, gnc_jax.grid.__name__)\n"
+        "assert 'codes' in dir(gnc_jax)\n"
+        "try:\n    gnc_jax.no_such_module\nexcept AttributeError as e:\n    print('AttributeError', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert float(out[0]) == pytest.approx(57.1367030752, abs=1e-9)
+    assert out[1:3] == ["gnc_jax.theory", "gnc_jax.grid"]
+    assert out[3] == "AttributeError" and "no_such_module" in out[-1]
+
+
+def test_cli_refine_and_history_csv(tmp_path, capsys):
+    """`--refine` reports the refinement's status; `--history` writes the last stage's iterations as CSV."""
+    import csv
+
+    hist = tmp_path / "h.csv"
+    argv = ["solve", "tammes", "--C", "6", "--d", "3", "--restarts", "2", "--refine", "--gtol", "1e-5",
+            "--history", str(hist), "--json"]
+    assert main(argv) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["refine_status"] == "CONVERGED" and abs(d["min_angle_deg"] - 90.0) < 1e-9  # octahedron, exact
+    rows = list(csv.DictReader(open(hist)))
+    assert rows and [int(r["iteration"]) for r in rows] == list(range(len(rows)))
+    assert len(rows) <= d["steps"] and all(np.isfinite(float(r["value"])) for r in rows)
+    assert main(["solve", "riesz", "--C", "5", "--d", "3", "--refine"]) == 2
+    assert "refine" in capsys.readouterr().err

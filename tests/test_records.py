@@ -118,6 +118,11 @@ def test_api_refine_softmax_code_d2_polygon_margin():
     np.testing.assert_allclose(r.min_margin, 1 - np.cos(2 * np.pi / 5), atol=1e-9)
     assert r.restarts["refine_status"].shape == (2,)
     assert set(r.restarts["refine_status"]) <= {s.name for s in Status}
+    # The best restart's refinement status is reported beside the surrogate solve's own.
+    best = int(np.argmax(r.restarts["min_margin"]))
+    assert r.refine_status == r.restarts["refine_status"][best] == "CONVERGED"
+    assert f"(refinement {r.refine_status})" in str(r) and r.to_dict()["refine_status"] == "CONVERGED"
+    assert gnc_jax.solve("softmax-code", C=5, d=2, restarts=1).refine_status is None
 
 
 def test_api_refine_rejects_problems_without_a_refinement():
