@@ -27,6 +27,7 @@ def test_parse_values():
     assert parse_values("d", "2,3,4", integer=True) == [2, 3, 4]
     assert parse_values("d", 3, integer=True) == [3]
     assert parse_values("d", [2, "5:6"], integer=True) == [2, 5, 6]
+    assert parse_values("C", "4:6,13,20:24:2", integer=True) == [4, 5, 6, 13, 20, 22, 24]
     assert parse_values("tau", "0.01,0.1", integer=False) == [0.01, 0.1]
     assert parse_values("tau", 0.5, integer=False) == [0.5]
     assert parse_values("tau", None, integer=False) == [None]
@@ -37,6 +38,7 @@ def test_parse_values():
     (dict(C=4, d=2.5), "d"), (dict(C=4, d="1:2:0"), "d"), (dict(C=4, d=2, tau="0.1:1"), "tau"),
     (dict(C=4, d=2, tau="abc"), "tau"), (dict(C=4, d=2, tau=-1.0), "tau"), (dict(C=1, d=2), "C"),
     (dict(C=4, d=2, restarts=0), "restarts"), (dict(C=4, d=2, n=2), "n"), (dict(C="", d=2), "C"),
+    (dict(C="4:6,,8", d=2), "C"), (dict(C="4:6,x", d=2), "C"),
 ])
 def test_expand_grid_errors_name_the_argument(kw, name):
     with pytest.raises(ValueError, match=name):
@@ -145,6 +147,53 @@ def test_resume_skips_stored_cells(tmp_path, monkeypatch):
     assert len(calls) == 4
     assert main(["show", db, "--csv", str(tmp_path / "show.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "show.csv")) == 4
+
+
+def test_refined_grid_reaches_the_d3_records_and_is_stored_apart(tmp_path, capsys):
+    """``refine=True``: every restart refined exactly at its own (C, d) inside a padded bucket (C = 5..8 pad to
+    8 and d = 3 to 4), so the rows reach Sloane's records to 1e-9 deg; the unrefined run of the same cells is
+    another row, the gap column is best known minus found, and non-refinable problems are refused."""
+    db = str(tmp_path / "refined.sqlite")
+    cells = expand_grid("tammes", "5:8", 3, restarts=4, seed=0)
+    rows = run_grid(cells, max_steps=MAX_STEPS, db=db, progress=False, refine=True)
+    from gnc_jax.codes import best_known
+
+    for r in rows:
+        rec = best_known(3, r["C"]).min_angle_deg  # 90, 90, 77.8695421, 74.8584922 deg
+        assert abs(r["min_angle_deg"] - rec) < 1e-9, (r["C"], r["min_angle_deg"], rec)
+        assert r["refine_status"] == "CONVERGED" and r["W"].shape == (r["C"], 3)
+        np.testing.assert_allclose(np.linalg.norm(r["W"], axis=1), 1.0, atol=1e-12)
+    plain = run_grid(cells, max_steps=MAX_STEPS, db=db, progress=False)
+    assert len(plain) == 4 and all(r["refine_status"] is None for r in plain)
+    assert run_grid(cells, max_steps=MAX_STEPS, db=db, progress=False, refine=True) == []  # resumed: nothing left
+    df = to_dataframe(db)
+    assert len(df) == 8 and sorted(set(df["solver"])) == ["lbfgs", "lbfgs+refine"]
+    refined = df[df["solver"] == "lbfgs+refine"]
+    np.testing.assert_allclose(refined["gap_deg"], 0.0, atol=1e-9)
+    assert (df[df["solver"] == "lbfgs"]["gap_deg"] > 1e-7).any()  # the surrogate alone stops short (C = 7, 8)
+    with pytest.raises(ValueError, match="^refine"):
+        run_grid(expand_grid("riesz", 5, 3), refine=True)
+
+
+def test_a_database_from_before_refine_status_opens_and_gains_the_column(tmp_path):
+    db = str(tmp_path / "old.sqlite")
+    old_schema = engine_schema_without("refine_status")
+    with sqlite3.connect(db) as conn:
+        conn.executescript(old_schema)
+        conn.execute("INSERT INTO cells (problem, C, d, tau, tau_key, n, seed, restarts, hparams, solver, max_steps, "
+                     "gtol_key, dtype, min_angle_deg, status, steps, seconds) VALUES ('tammes', 6, 3, 1e-4, '0.0001', "
+                     "1, 0, 2, '{}', 'lbfgs', 200, 'default', 'float32', 89.9, 'MIN_STEP', 10, 0.5)")
+    df = to_dataframe(db)
+    assert len(df) == 1 and df["refine_status"].isna().all()
+    assert df["gap_deg"].iloc[0] == pytest.approx(0.1, abs=1e-12)
+
+
+def engine_schema_without(column: str) -> str:
+    from gnc_jax.grid import store
+
+    lines = [ln for ln in store.SCHEMA.splitlines() if not ln.strip().startswith(column)]
+    assert len(lines) == len(store.SCHEMA.splitlines()) - 1
+    return "\n".join(lines)
 
 
 def test_cli_bad_spec_exits_2(capsys):

@@ -36,7 +36,7 @@ from ..solvers import Status
 from . import sharding
 
 ROW_FIELDS = ("problem", "C", "d", "tau", "n", "seed", "restarts", "min_angle_deg", "max_cos", "min_margin",
-              "objective", "status", "steps", "seconds", "device", "version")
+              "objective", "status", "refine_status", "steps", "seconds", "device", "version")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -51,7 +51,8 @@ def _parse_int_item(name: str, s: str) -> int:
 
 def parse_values(name: str, value, *, integer: bool) -> list:
     """Values of a grid axis: a number, a list/tuple/range of numbers, or a string "a:b"
-    (inclusive, integers only; "a:b:step" too) or "x,y,z". Raises ValueError naming ``name``."""
+    (inclusive, integers only; "a:b:step" too), "x,y,z" or both ("4:9,13,24"). Raises ValueError naming
+    ``name``."""
     if value is None:
         return [None]
     if isinstance(value, bool):
@@ -68,6 +69,11 @@ def parse_values(name: str, value, *, integer: bool) -> list:
         s = value.strip()
         if not s:
             raise ValueError(f"{name}: empty specification")
+        if ":" in s and "," in s:  # "4:9,13,24": ranges and single values mixed
+            items = [t.strip() for t in s.split(",")]
+            if any(not t for t in items):
+                raise ValueError(f"{name}: empty item in {value!r}")
+            return [v for t in items for v in parse_values(name, t, integer=integer)]
         if ":" in s:
             if not integer:
                 raise ValueError(f"{name}: ranges 'a:b' need integer values; use a list 'x,y,z' for {name}")
@@ -226,8 +232,44 @@ def chunk_figures(cells: list[Cell], x: dict, restarts: int) -> list[dict]:
     return [{k: float(np.asarray(v)[b]) for k, v in f._asdict().items()} for b in range(W.shape[0])]
 
 
+def refine_chunk(cells: list[Cell], x: dict, restarts: int) -> tuple[dict, np.ndarray]:
+    """Exact float64 max-min refinement of the lanes of ``cells`` (their ``restarts`` lanes each, in order).
+
+    Every lane gets the fast refinement (L-BFGS inner solves) at its cell's own dimension (padded classes
+    masked; padded coordinates stay zero), then each cell's best lane the full one (Newton polish), as
+    ``api.refine_restarts`` does for one solve. x: dict of (B, C_pad, d_pad) arrays, B >= len(cells) *
+    restarts (lanes past those are left as they are). Returns the points (float64) and (B,) status names
+    ("" for lanes not refined).
+    """
+    from ..solvers.refine import FAST_KW, refine_problem
+
+    problem = cells[0].problem
+    keys = ("W",) if problem == "tammes" else ("W", "H")
+    out = {k: np.array(v, np.float64) for k, v in x.items()}
+    status = np.full(out["W"].shape[0], "", dtype=object)
+    for d in sorted({c.d for c in cells}):
+        mine = [i for i, c in enumerate(cells) if c.d == d]
+        lanes = np.asarray([i * restarts + r for i in mine for r in range(restarts)])
+        mask = np.zeros((len(lanes), out["W"].shape[1]))
+        for j, i in enumerate(mine):
+            mask[j * restarts:(j + 1) * restarts, : cells[i].C] = 1.0
+        fast = refine_problem(problem, {k: out[k][lanes, :, :d] for k in keys}, mask, **FAST_KW)
+        value = np.nan_to_num(np.asarray(fast.value, np.float64), nan=-np.inf).reshape(len(mine), restarts)
+        best = np.arange(len(mine)) * restarts + np.argmax(value, axis=1)  # indices into ``lanes``
+        full = refine_problem(problem, {k: np.asarray(getattr(fast, k))[best] for k in keys}, mask[best])
+        for k in keys:
+            pts = np.array(getattr(fast, k), np.float64)
+            pts[best] = np.asarray(getattr(full, k))
+            out[k][lanes] = 0.0
+            out[k][lanes, :, :d] = pts
+        names = np.asarray(fast.status_names(), dtype=object).reshape(-1)
+        names[best] = np.asarray(full.status_names(), dtype=object).reshape(-1)
+        status[lanes] = names
+    return out, status
+
+
 def _best_rows(chunk: list[Cell], res, restarts: int, seconds_per_cell: float, device: str,
-               padded: list[Cell] | None = None) -> list[dict]:
+               padded: list[Cell] | None = None, refine_status: np.ndarray | None = None) -> list[dict]:
     values = np.asarray(res.value, np.float64)
     status = np.asarray(res.status)
     steps = np.asarray(res.steps)
@@ -246,7 +288,9 @@ def _best_rows(chunk: list[Cell], res, restarts: int, seconds_per_cell: float, d
             "problem": cell.problem, "C": cell.C, "d": cell.d, "tau": cell.tau, "n": cell.n, "seed": cell.seed,
             "restarts": restarts, "min_angle_deg": float(f["min_angle_deg"]), "max_cos": float(f["max_cos"]),
             "min_margin": float(f["rho"]), "objective": float(values[sl][best]),
-            "status": Status(int(status[sl][best])).name, "steps": int(steps[sl][best]),
+            "status": Status(int(status[sl][best])).name,
+            "refine_status": None if refine_status is None else str(refine_status[sl][best]),
+            "steps": int(steps[sl][best]),
             "seconds": seconds_per_cell, "device": device, "version": __version__,
             "hparams": cell.hparams_json, "W": np.ascontiguousarray(W, np.float64),
         })
@@ -255,9 +299,13 @@ def _best_rows(chunk: list[Cell], res, restarts: int, seconds_per_cell: float, d
 
 def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = None, solver: str = "lbfgs",
               max_steps: int = 1000, gtol: float | None = None, db=None, chunk_cells: int = 64,
-              progress: bool = True, dtype=jnp.float32, devices="all") -> Iterator[dict]:
+              progress: bool = True, dtype=jnp.float32, devices="all", refine: bool = False) -> Iterator[dict]:
     """Like ``run_grid`` but yields rows chunk by chunk (each chunk committed to ``db`` first)."""
     cells = list(cells)
+    if refine:
+        other = sorted({c.problem for c in cells} - set(api.REFINABLE))
+        if other:
+            raise ValueError(f"refine: only problems {list(api.REFINABLE)} have an exact refinement, not {other}")
     if restarts is not None or seed is not None:
         cells = [Cell(c.spec, c.seed if seed is None else api._check_int("seed", seed, 0),
                       c.restarts if restarts is None else api._check_int("restarts", restarts, 1)) for c in cells]
@@ -266,7 +314,8 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
     if not isinstance(solver, str):
         raise ValueError("solver: give a solver name (lbfgs, cg, gd, adam)")
     solver_obj = api.make_solver(solver, max_steps=max_steps, gtol=gtol, dtype=dtype)
-    options = {"solver": solver, "max_steps": max_steps, "gtol": gtol, "dtype": jnp.dtype(dtype).name}
+    options = {"solver": solver, "max_steps": max_steps, "gtol": gtol, "dtype": jnp.dtype(dtype).name,
+               "refine": bool(refine)}
     mesh = sharding.make_mesh(devices)  # validates ``devices`` before anything is opened or solved
 
     store = None
@@ -305,8 +354,12 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
                         res = sharding.solve_batch_sharded(specs, x0, solver_obj, stages=stages, C_pad=C_pad,
                                                            d_pad=d_pad, n_pad=n_pad, mesh=mesh, dtype=dtype)
                         res = sharding.drop_lanes(jax.device_get(jax.block_until_ready(res)), len(specs))
+                    rstatus = None
+                    if refine:
+                        x, rstatus = refine_chunk(chunk, {k: np.asarray(v) for k, v in res.x.items()}, R)
+                        res = res._replace(x=x)
                     sec = (time.perf_counter() - t0) / len(padded)
-                    rows = _best_rows(chunk, res, R, sec, device, padded)
+                    rows = _best_rows(chunk, res, R, sec, device, padded, rstatus)
                     if store is not None:
                         store.write(rows, options)
                     bar.update(len(chunk))
@@ -319,7 +372,7 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
 
 def run_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = None, solver: str = "lbfgs",
              max_steps: int = 1000, gtol: float | None = None, db=None, chunk_cells: int = 64,
-             progress: bool = True, dtype=jnp.float32, devices="all") -> list[dict]:
+             progress: bool = True, dtype=jnp.float32, devices="all", refine: bool = False) -> list[dict]:
     """Solve every cell (best of ``restarts`` starts each); returns one row dict per solved cell.
 
     ``restarts``/``seed`` override the cells' own values when given. With ``db`` (a path or a
@@ -328,21 +381,45 @@ def run_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = 
     those solved in this call. Row keys: ``ROW_FIELDS`` plus ``hparams`` (JSON) and ``W``.
     ``devices``: "all" local devices (default) or a count N; with N > 1 each chunk's lanes are
     sharded over N devices (rows equal the 1-device rows up to roundoff).
+    ``refine`` ("tammes" and "softmax-code" only): finish every restart with the exact float64 max-min
+    refinement (``refine_chunk``) and rank the restarts by the refined figures; rows then carry the best
+    restart's ``refine_status``, and the store keeps refined and unrefined runs of a cell apart.
     """
     return list(iter_grid(cells, restarts, seed, solver, max_steps, gtol, db, chunk_cells, progress, dtype,
-                          devices))
+                          devices, refine))
+
+
+def record_gap_deg(problem: str, C: int, d: int, min_angle_deg: float) -> float:
+    """Best-known minus found min angle (deg; > 0: short of the record) of a "tammes" row; NaN for other
+    problems and where no record is tabulated (``codes.best_known``)."""
+    if problem != "tammes" or min_angle_deg is None:
+        return math.nan
+    from ..codes import best_known
+
+    rec = best_known(int(d), int(C))
+    return math.nan if rec is None else float(rec.min_angle_deg) - float(min_angle_deg)
 
 
 def format_table(rows: list[dict]) -> str:
-    """A plain-text table of rows (dicts with ROW_FIELDS)."""
+    """A plain-text table of rows (dicts with ROW_FIELDS); Tammes rows add ``gap_deg`` to the record, refined
+    runs their ``refine_status``."""
     cols = ["problem", "C", "d", "tau", "n", "min_angle_deg", "max_cos", "min_margin", "objective", "status",
             "steps", "seconds"]
+    rows = [dict(r) for r in rows]
+    if any(r.get("refine_status") for r in rows):
+        cols.insert(cols.index("status") + 1, "refine_status")
+    if any(r.get("problem") == "tammes" for r in rows):
+        for r in rows:
+            r["gap_deg"] = record_gap_deg(r["problem"], r["C"], r["d"], r.get("min_angle_deg"))
+        cols.insert(cols.index("min_angle_deg") + 1, "gap_deg")
 
     def fmt(k, v):
-        if v is None or (isinstance(v, float) and math.isnan(v) and k == "tau"):
+        if v is None or (isinstance(v, float) and math.isnan(v) and k in ("tau", "gap_deg", "refine_status")):
             return "-"
         if k in ("min_angle_deg",):
             return f"{v:.6f}"
+        if k == "gap_deg":
+            return f"{v:.2e}"
         if k in ("max_cos", "min_margin"):
             return f"{v:.9f}"
         if k == "objective":

@@ -3,7 +3,8 @@
 A cell's key is (problem, C, d, tau, n, seed, restarts, hparams-json) together with the solver
 options (solver, max_steps, gtol, dtype), under a UNIQUE constraint; rows are written with
 ``INSERT OR IGNORE``, one transaction per chunk, so a run killed at any point and re-run
-neither loses nor duplicates cells. ``tau`` is kept in a text key column too (SQLite treats
+neither loses nor duplicates cells. A refined run (``options["refine"]``) is stored under the solver name
+``"<solver>+refine"``, so refined and unrefined runs of a cell are different rows. ``tau`` is kept in a text key column too (SQLite treats
 NULLs as distinct in UNIQUE constraints). The best configuration W is a float64 blob.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS cells (
     min_margin REAL,
     objective REAL,
     status TEXT,
+    refine_status TEXT,
     steps INTEGER,
     seconds REAL,
     device TEXT,
@@ -44,7 +46,8 @@ CREATE TABLE IF NOT EXISTS cells (
 """
 
 COLUMNS = ("problem", "C", "d", "tau", "n", "seed", "restarts", "hparams", "solver", "max_steps", "dtype",
-           "min_angle_deg", "max_cos", "min_margin", "objective", "status", "steps", "seconds", "device", "version")
+           "min_angle_deg", "max_cos", "min_margin", "objective", "status", "refine_status", "steps", "seconds",
+           "device", "version")
 
 
 def _tau_key(tau) -> str:
@@ -53,6 +56,15 @@ def _tau_key(tau) -> str:
 
 def _gtol_key(gtol) -> str:
     return "default" if gtol is None else repr(float(gtol))
+
+
+def _solver_key(options: dict) -> str:
+    return options["solver"] + ("+refine" if options.get("refine") else "")
+
+
+def _option_keys(options: dict) -> tuple:
+    """The solver options' part of a cell's key: (solver, max_steps, gtol_key, dtype)."""
+    return _solver_key(options), int(options["max_steps"]), _gtol_key(options.get("gtol")), options["dtype"]
 
 
 class GridStore:
@@ -65,6 +77,9 @@ class GridStore:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         with self.conn:
             self.conn.executescript(SCHEMA)
+            have = {r[1] for r in self.conn.execute("PRAGMA table_info(cells)")}
+            if "refine_status" not in have:  # a database written before refined grids existed
+                self.conn.execute("ALTER TABLE cells ADD COLUMN refine_status TEXT")
 
     def __enter__(self):
         return self
@@ -86,8 +101,7 @@ class GridStore:
         """Keys (as ``cell_key``) of the cells already stored under these solver options."""
         cur = self.conn.execute(
             "SELECT problem, C, d, tau_key, n, seed, restarts, hparams FROM cells "
-            "WHERE solver=? AND max_steps=? AND gtol_key=? AND dtype=?",
-            (options["solver"], int(options["max_steps"]), _gtol_key(options.get("gtol")), options["dtype"]))
+            "WHERE solver=? AND max_steps=? AND gtol_key=? AND dtype=?", _option_keys(options))
         return {tuple(r) for r in cur}
 
     def write(self, rows: list[dict], options: dict) -> int:
@@ -96,16 +110,16 @@ class GridStore:
         for r in rows:
             W = np.ascontiguousarray(np.asarray(r["W"], np.float64))
             vals.append((r["problem"], int(r["C"]), int(r["d"]), r["tau"], _tau_key(r["tau"]), int(r["n"]),
-                         int(r["seed"]), int(r["restarts"]), r["hparams"], options["solver"],
-                         int(options["max_steps"]), _gtol_key(options.get("gtol")), options["dtype"],
+                         int(r["seed"]), int(r["restarts"]), r["hparams"]) + _option_keys(options) + (
                          r["min_angle_deg"], r["max_cos"], r["min_margin"], r["objective"], r["status"],
-                         int(r["steps"]), float(r["seconds"]), r["device"], r["version"], W.tobytes()))
+                         r.get("refine_status"), int(r["steps"]), float(r["seconds"]), r["device"], r["version"],
+                         W.tobytes()))
         with self.conn:
             before = self.conn.total_changes
             self.conn.executemany(
                 "INSERT OR IGNORE INTO cells (problem, C, d, tau, tau_key, n, seed, restarts, hparams, solver, "
-                "max_steps, gtol_key, dtype, min_angle_deg, max_cos, min_margin, objective, status, steps, "
-                "seconds, device, version, W) VALUES (" + ",".join("?" * 23) + ")", vals)
+                "max_steps, gtol_key, dtype, min_angle_deg, max_cos, min_margin, objective, status, refine_status, "
+                "steps, seconds, device, version, W) VALUES (" + ",".join("?" * 24) + ")", vals)
             return self.conn.total_changes - before
 
     def fetch(self, cells, options: dict) -> list[dict]:
@@ -114,9 +128,7 @@ class GridStore:
              "AND seed=? AND restarts=? AND hparams=? AND solver=? AND max_steps=? AND gtol_key=? AND dtype=?")
         out = []
         for c in cells:
-            row = self.conn.execute(q, self.cell_key(c, options) + (
-                options["solver"], int(options["max_steps"]), _gtol_key(options.get("gtol")), options["dtype"])
-            ).fetchone()
+            row = self.conn.execute(q, self.cell_key(c, options) + _option_keys(options)).fetchone()
             if row is not None:
                 out.append(dict(zip(COLUMNS, row)))
         return out
@@ -139,14 +151,20 @@ class GridStore:
 
 def to_dataframe(db, with_W: bool = False):
     """All stored cells as a pandas DataFrame (sorted by problem, C, d, tau, n); ``with_W`` adds
-    a column of (C, d) float64 arrays."""
+    a column of (C, d) float64 arrays. ``gap_deg``: best-known minus found min angle of Tammes rows
+    (NaN for other problems and untabulated (d, C))."""
     import pandas as pd
+
+    from .engine import record_gap_deg
 
     with GridStore(db) as store:
         cols = list(COLUMNS) + (["W"] if with_W else [])
         cur = store.conn.execute(f"SELECT {', '.join(cols)} FROM cells ORDER BY problem, C, d, tau, n, seed, id")
         data = cur.fetchall()
     df = pd.DataFrame(data, columns=cols)
+    df.insert(cols.index("min_angle_deg") + 1, "gap_deg",
+              [record_gap_deg(p, C, d, a) for p, C, d, a in zip(df["problem"], df["C"], df["d"],
+                                                                 df["min_angle_deg"])] if len(df) else [])
     if with_W and len(df):
         df["W"] = [np.frombuffer(b, np.float64).reshape(c, d).copy() for b, c, d in zip(df["W"], df["C"], df["d"])]
     return df
