@@ -102,17 +102,24 @@ def make_spec(problem: str, C, d, tau=None, n=1, **hparams) -> Spec:
 
 
 def make_solver(solver: str | Any = "lbfgs", *, max_steps: int = 1000, gtol: float | None = None,
-                dtype=jnp.float32, history: bool = False, learning_rate: float = 1e-2):
-    """Solver by name ("lbfgs", "cg", "gd", "adam") or a solver object passed through."""
+                dtype=jnp.float32, history: bool = False, learning_rate: float = 1e-2, relative: bool = False):
+    """Solver by name ("lbfgs", "cg", "gd", "adam") or a solver object passed through.
+
+    ``gtol`` is an absolute Riemannian gradient-norm tolerance. Left as None it defaults to 1e-5 (float32) or
+    1e-10 (float64); with ``relative`` (problems whose objective vanishes at the optimum, ``ProblemDef.vanishing``)
+    that default becomes relative instead: stop when |grad| <= 1e-5 |f| (1e-10 |f| in float64).
+    """
     if not isinstance(solver, str):
         return solver
     if solver not in SOLVERS:
         raise ValueError(f"solver: unknown solver {solver!r}; choose one of {list(SOLVERS)}")
     max_steps = _check_int("max_steps", max_steps, 1)
+    rtol = 0.0
     if gtol is None:
-        gtol = 1e-5 if jnp.dtype(dtype) == jnp.float32 else 1e-10
+        tol = 1e-5 if jnp.dtype(dtype) == jnp.float32 else 1e-10
+        gtol, rtol = (0.0, tol) if relative else (tol, 0.0)
     gtol = _check_nonneg("gtol", gtol)
-    kw = dict(max_steps=max_steps, gtol=gtol, history=history)
+    kw = dict(max_steps=max_steps, gtol=gtol, rtol=rtol, history=history)
     if solver == "adam":
         import optax
 
@@ -316,7 +323,10 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
       tau: CE temperature, or the final surrogate temperature for "tammes"/"softmax-code".
       restarts, seed: random starts (restart r uses numpy's generator seeded with [seed, r]).
       solver: "lbfgs" (default), "cg", "gd", "adam" or a solver object.
-      max_steps, gtol: per continuation stage. dtype: float32 or float64 (enable x64 first).
+      max_steps, gtol: per continuation stage; gtol is an absolute tolerance on the Riemannian gradient norm
+        (default 1e-5 in float32, 1e-10 in float64; for the spherical CE problems, whose loss and gradient vanish
+        like exp(-margin / tau), the default is relative instead: |grad| <= 1e-5 |f|, resp. 1e-10 |f|).
+        dtype: float32 or float64 (enable x64 first).
       stages: temperature-continuation stages (default: 6 for surrogates, 4 for CE at tau < 0.5).
       history: keep the per-iteration log of the best restart's last stage.
       init: optional explicit starting point (dict of arrays of the point's shape, or (R, ...)
@@ -341,7 +351,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
         raise ValueError(f"refine: only problems {list(REFINABLE)} have an exact refinement, not {problem!r}")
     solver_name = solver if isinstance(solver, str) else (p.default_solver if solver is None else type(solver).__name__)
     solver_obj = make_solver(p.default_solver if solver is None else solver, max_steps=max_steps, gtol=gtol,
-                             dtype=dtype, history=history)
+                             dtype=dtype, history=history, relative=p.vanishing)
     stages = default_stages(p, spec.tau) if stages is None else _check_int("stages", stages, 1)
 
     if init is None:

@@ -32,6 +32,8 @@ class ProblemDef:
       hparams: extra hyperparameters and their defaults.
       uses_n: n (samples per class) enters the point shape.
       default_solver: solver name when the user gives none.
+      vanishing: the objective tends to 0 at its optimum (spherical CE: ~exp(-margin / tau)), so the default
+        stop test is relative to |f| (``rtol``), not an absolute gradient norm.
     """
 
     name: str
@@ -44,6 +46,7 @@ class ProblemDef:
     hparams: tuple[tuple[str, float], ...] = ()
     uses_n: bool = False
     default_solver: str = "lbfgs"
+    vanishing: bool = False
     doc: str = ""
 
     def manifold(self, class_mask, dim_mask, sample_mask):
@@ -90,10 +93,11 @@ _register(ProblemDef(
     doc="Softmax code: maximize the min one-vs-rest margin (HardMax over W, H on OB(d,C) x OB(d,C))."))
 _register(ProblemDef(
     "ce-ufm", obj.ce_ufm, (("W", "sphere"), ("H", "sphere_n")), uses_tau=True, default_tau=None, surrogate=False,
-    score="objective", uses_n=True, doc="Spherical CE-UFM: unit classifiers and n unit features per class."))
+    score="objective", uses_n=True, vanishing=True,
+    doc="Spherical CE-UFM: unit classifiers and n unit features per class."))
 _register(ProblemDef(
     "ce-ufm-collapsed", obj.ce_ufm_collapsed, (("W", "sphere"),), uses_tau=True, default_tau=None, surrogate=False,
-    score="objective", doc="Collapsed spherical CE-UFM (H = W, n = 1)."))
+    score="objective", vanishing=True, doc="Collapsed spherical CE-UFM (H = W, n = 1)."))
 _register(ProblemDef(
     "ce-ufm-regularized", obj.ce_ufm_regularized, (("W", "euclid"), ("H", "euclid_n"), ("b", "vector")),
     uses_tau=False, default_tau=None, surrogate=False, score="objective", uses_n=True,

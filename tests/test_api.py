@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gnc_jax
-from gnc_jax.api import compiled_batch_solve, make_spec
+from gnc_jax.api import compiled_batch_solve, make_solver, make_spec
 from gnc_jax.cli import main
 
 
@@ -39,7 +39,6 @@ def test_regularized_ufm_reaches_the_closed_form_optimum():
 
 def test_a_single_solve_does_not_recompile_for_a_new_seed_or_tau():
     gnc_jax.solve("ce-ufm-collapsed", C=5, d=3, tau=1.0, restarts=2, seed=0)
-    from gnc_jax.api import make_solver
     fn = compiled_batch_solve("ce-ufm-collapsed", make_solver("lbfgs"), 1)
     before = fn._cache_size()
     gnc_jax.solve("ce-ufm-collapsed", C=5, d=3, tau=0.7, restarts=2, seed=3)
@@ -126,3 +125,31 @@ def test_cli_refine_and_history_csv(tmp_path, capsys):
     assert len(rows) <= d["steps"] and all(np.isfinite(float(r["value"])) for r in rows)
     assert main(["solve", "riesz", "--C", "5", "--d", "3", "--refine"]) == 2
     assert "refine" in capsys.readouterr().err
+
+
+def test_default_stop_test_is_relative_only_for_vanishing_objectives():
+    from gnc_jax.problems import get_problem
+
+    assert [p for p in gnc_jax.PROBLEMS if get_problem(p).vanishing] == ["ce-ufm", "ce-ufm-collapsed"]
+    s = make_solver("lbfgs", relative=True)
+    assert (s.gtol, s.rtol) == (0.0, 1e-5)
+    s = make_solver("adam", relative=True, dtype=jnp.float64)
+    assert (s.gtol, s.rtol) == (0.0, 1e-10)
+    s = make_solver("cg")
+    assert (s.gtol, s.rtol) == (1e-5, 0.0)
+    s = make_solver("lbfgs", relative=True, gtol=1e-3)  # an explicit gtol is absolute, as given
+    assert (s.gtol, s.rtol) == (1e-3, 0.0)
+
+
+def test_the_readme_demo_reaches_its_reference_values(capsys):
+    """`./scripts/demo --quick`: Tammes N = 24 matched to the record, the ETF at tau = 1, SPEC's rho at tau = 0.05."""
+    import re
+
+    from gnc_jax.demo import run_demo
+
+    assert run_demo(quick=True) == 0
+    out = capsys.readouterr().out
+    assert "matched within 1e-6 deg" in out and "refinement CONVERGED" in out
+    max_cos = float(re.search(r"max cos (-?[0-9.]+) \(simplex ETF", out).group(1))
+    assert abs(max_cos + 1 / 3) < 1e-5
+    assert re.search(r"tau=0.05: rho\(W\) 0\.7386 ", out)

@@ -313,7 +313,8 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
     max_steps = api._check_int("max_steps", max_steps, 1)
     if not isinstance(solver, str):
         raise ValueError("solver: give a solver name (lbfgs, cg, gd, adam)")
-    solver_obj = api.make_solver(solver, max_steps=max_steps, gtol=gtol, dtype=dtype)
+    solvers = {name: api.make_solver(solver, max_steps=max_steps, gtol=gtol, dtype=dtype,
+                                     relative=get_problem(name).vanishing) for name in {c.problem for c in cells}}
     options = {"solver": solver, "max_steps": max_steps, "gtol": gtol, "dtype": jnp.dtype(dtype).name,
                "refine": bool(refine)}
     mesh = sharding.make_mesh(devices)  # validates ``devices`` before anything is opened or solved
@@ -347,11 +348,11 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
                     specs = [c.spec for c in padded for _ in range(R)]
                     t0 = time.perf_counter()
                     if mesh.size == 1:
-                        res = api.solve_batch(specs, x0, solver_obj, stages=stages, C_pad=C_pad, d_pad=d_pad,
+                        res = api.solve_batch(specs, x0, solvers[key[0]], stages=stages, C_pad=C_pad, d_pad=d_pad,
                                               n_pad=n_pad, dtype=dtype)
                         res = jax.device_get(jax.block_until_ready(res))
                     else:
-                        res = sharding.solve_batch_sharded(specs, x0, solver_obj, stages=stages, C_pad=C_pad,
+                        res = sharding.solve_batch_sharded(specs, x0, solvers[key[0]], stages=stages, C_pad=C_pad,
                                                            d_pad=d_pad, n_pad=n_pad, mesh=mesh, dtype=dtype)
                         res = sharding.drop_lanes(jax.device_get(jax.block_until_ready(res)), len(specs))
                     rstatus = None

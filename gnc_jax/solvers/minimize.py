@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from ..manifolds import tree_all_finite, tree_scale, tree_where
-from .base import History, Result, SolverState, Status
+from .base import History, Result, SolverState, Status, gradient_converged
 from .descents import LBFGS, ConjugateGradient, Gradient
 
 PyTree = Any
@@ -68,7 +68,7 @@ class Solver:
       descent: ``Gradient()``, ``ConjugateGradient()`` or ``LBFGS()``.
       search: the line search (``Armijo``).
       max_steps: iteration budget (accepted + rejected trials).
-      gtol: stop when the Riemannian gradient norm is <= gtol.
+      gtol, rtol: stop when the Riemannian gradient norm is <= max(gtol, rtol * |f|) (``gradient_converged``).
       min_step: stop when the trial step length t*|d| falls below this (None: 4 eps(dtype)).
       init_step: first trial step length, as a fraction of |grad| (t0 = init_step / |grad|).
       history: record a per-iteration log (value, grad norm, step, accepted) of length max_steps.
@@ -78,6 +78,7 @@ class Solver:
     search: Armijo = Armijo()
     max_steps: int = 1000
     gtol: float = 1e-6
+    rtol: float = 0.0
     min_step: float | None = None
     init_step: float = 0.1
     history: bool = False
@@ -94,7 +95,8 @@ class Solver:
         step = self.init_step / jnp.where(dnorm > 0, dnorm, 1.0)
         finite = jnp.isfinite(value) & tree_all_finite(grad)
         status = jnp.where(
-            ~finite, Status.NONFINITE, jnp.where(gnorm <= self.gtol, Status.CONVERGED, Status.RUNNING)
+            ~finite, Status.NONFINITE,
+            jnp.where(gradient_converged(gnorm, value, self.gtol, self.rtol), Status.CONVERGED, Status.RUNNING)
         ).astype(jnp.int32)
         history = None
         if self.history:
@@ -147,7 +149,7 @@ class Solver:
         step_len = s.step * manifold_free_norm(s.direction)
         tiny = step_len < min_step
         code = jnp.where(
-            s.grad_norm <= self.gtol, Status.CONVERGED,
+            gradient_converged(s.grad_norm, s.value, self.gtol, self.rtol), Status.CONVERGED,
             jnp.where(tiny & ~s.last_trial_finite, Status.NONFINITE,
                       jnp.where(tiny, Status.MIN_STEP,
                                 jnp.where(s.steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING))))

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from ..manifolds import tree_all_finite, tree_where
-from .base import History, Result, Status
+from .base import History, Result, Status, gradient_converged
 from .minimize import _value_and_rgrad
 
 PyTree = Any
@@ -49,6 +49,7 @@ class OptaxSolver:
     tx: optax.GradientTransformation = optax.adam(1e-2)
     max_steps: int = 1000
     gtol: float = 1e-6
+    rtol: float = 0.0  # converged when |grad| <= max(gtol, rtol * |f|)
     history: bool = False
 
     def init(self, fun: Callable, manifold, x0, args) -> OptaxState:
@@ -57,7 +58,8 @@ class OptaxSolver:
         gnorm = manifold.norm(x0, grad)
         finite = jnp.isfinite(value) & tree_all_finite(grad)
         status = jnp.where(~finite, Status.NONFINITE,
-                           jnp.where(gnorm <= self.gtol, Status.CONVERGED, Status.RUNNING)).astype(jnp.int32)
+                           jnp.where(gradient_converged(gnorm, value, self.gtol, self.rtol), Status.CONVERGED,
+                                     Status.RUNNING)).astype(jnp.int32)
         history = None
         if self.history:
             nan = jnp.full((self.max_steps,), jnp.nan, value.dtype)
@@ -72,7 +74,7 @@ class OptaxSolver:
         gnorm = manifold.norm(x_new, g_new)
         steps = state.steps + 1
         status = jnp.where(~finite, Status.NONFINITE,
-                           jnp.where(gnorm <= self.gtol, Status.CONVERGED,
+                           jnp.where(gradient_converged(gnorm, f_new, self.gtol, self.rtol), Status.CONVERGED,
                                      jnp.where(steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING)))
         new = OptaxState(
             tree_where(finite, x_new, state.x), jnp.where(finite, f_new, state.value),
