@@ -105,21 +105,19 @@ def make_solver(solver: str | Any = "lbfgs", *, max_steps: int = 1000, gtol: flo
                 dtype=jnp.float32, history: bool = False, learning_rate: float = 1e-2, relative: bool = False):
     """Solver by name ("lbfgs", "cg", "gd", "adam") or a solver object passed through.
 
-    ``gtol`` is an absolute Riemannian gradient-norm tolerance. Left as None it defaults to 1e-5 (float32) or
-    1e-10 (float64); with ``relative`` (problems whose objective vanishes at the optimum, ``ProblemDef.vanishing``)
-    that default becomes relative instead: stop when |grad| <= 1e-5 |f| (1e-10 |f| in float64).
+    ``gtol``: tolerance on the Riemannian gradient norm, 1e-5 (float32) or 1e-10 (float64) when None. With
+    ``relative`` (problems whose objective vanishes at the optimum, ``ProblemDef.vanishing``) it is scaled by
+    min(1, |f|): absolute while |f| >= 1, relative below.
     """
     if not isinstance(solver, str):
         return solver
     if solver not in SOLVERS:
         raise ValueError(f"solver: unknown solver {solver!r}; choose one of {list(SOLVERS)}")
     max_steps = _check_int("max_steps", max_steps, 1)
-    rtol = 0.0
     if gtol is None:
-        tol = 1e-5 if jnp.dtype(dtype) == jnp.float32 else 1e-10
-        gtol, rtol = (0.0, tol) if relative else (tol, 0.0)
+        gtol = 1e-5 if jnp.dtype(dtype) == jnp.float32 else 1e-10
     gtol = _check_nonneg("gtol", gtol)
-    kw = dict(max_steps=max_steps, gtol=gtol, rtol=rtol, history=history)
+    kw = dict(max_steps=max_steps, gtol=gtol, gtol_scaled=bool(relative), history=history)
     if solver == "adam":
         import optax
 
@@ -323,9 +321,9 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
       tau: CE temperature, or the final surrogate temperature for "tammes"/"softmax-code".
       restarts, seed: random starts (restart r uses numpy's generator seeded with [seed, r]).
       solver: "lbfgs" (default), "cg", "gd", "adam" or a solver object.
-      max_steps, gtol: per continuation stage; gtol is an absolute tolerance on the Riemannian gradient norm
-        (default 1e-5 in float32, 1e-10 in float64; for the spherical CE problems, whose loss and gradient vanish
-        like exp(-margin / tau), the default is relative instead: |grad| <= 1e-5 |f|, resp. 1e-10 |f|).
+      max_steps, gtol: per continuation stage; gtol is the tolerance on the Riemannian gradient norm (default 1e-5
+        in float32, 1e-10 in float64). For the spherical CE problems, whose loss and gradient vanish like
+        exp(-margin / tau), it is scaled by min(1, |f|): |grad| <= gtol * min(1, |f|).
         dtype: float32 or float64 (enable x64 first).
       stages: temperature-continuation stages (default: 6 for surrogates, 4 for CE at tau < 0.5).
       history: keep the per-iteration log of the best restart's last stage.

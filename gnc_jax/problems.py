@@ -33,7 +33,7 @@ class ProblemDef:
       uses_n: n (samples per class) enters the point shape.
       default_solver: solver name when the user gives none.
       vanishing: the objective tends to 0 at its optimum (spherical CE: ~exp(-margin / tau)), so the default
-        stop test is relative to |f| (``rtol``), not an absolute gradient norm.
+        stop test scales gtol by min(1, |f|) (``Solver.gtol_scaled``).
     """
 
     name: str

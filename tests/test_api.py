@@ -127,18 +127,21 @@ def test_cli_refine_and_history_csv(tmp_path, capsys):
     assert "refine" in capsys.readouterr().err
 
 
-def test_default_stop_test_is_relative_only_for_vanishing_objectives():
+def test_default_stop_test_is_scaled_only_for_vanishing_objectives():
     from gnc_jax.problems import get_problem
 
     assert [p for p in gnc_jax.PROBLEMS if get_problem(p).vanishing] == ["ce-ufm", "ce-ufm-collapsed"]
     s = make_solver("lbfgs", relative=True)
-    assert (s.gtol, s.rtol) == (0.0, 1e-5)
+    assert (s.gtol, s.gtol_scaled) == (1e-5, True)
     s = make_solver("adam", relative=True, dtype=jnp.float64)
-    assert (s.gtol, s.rtol) == (0.0, 1e-10)
+    assert (s.gtol, s.gtol_scaled) == (1e-10, True)
     s = make_solver("cg")
-    assert (s.gtol, s.rtol) == (1e-5, 0.0)
-    s = make_solver("lbfgs", relative=True, gtol=1e-3)  # an explicit gtol is absolute, as given
-    assert (s.gtol, s.rtol) == (1e-3, 0.0)
+    assert (s.gtol, s.gtol_scaled) == (1e-5, False)
+    from gnc_jax.solvers.base import gradient_converged
+
+    # absolute while |f| >= 1, relative below
+    assert bool(gradient_converged(9e-6, 3.0, 1e-5, True)) and not bool(gradient_converged(9e-6, 0.5, 1e-5, True))
+    assert bool(gradient_converged(4e-12, 5e-7, 1e-5, True)) and bool(gradient_converged(9e-6, 0.5, 1e-5))
 
 
 def test_the_readme_demo_reaches_its_reference_values(capsys):

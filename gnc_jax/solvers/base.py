@@ -13,7 +13,7 @@ PyTree = Any
 class Status(enum.IntEnum):
     """Why a solve stopped (one int32 per problem)."""
 
-    CONVERGED = 0  # Riemannian gradient norm <= max(gtol, rtol * |f|)
+    CONVERGED = 0  # Riemannian gradient norm <= gtol (times min(1, |f|) for a scaled gtol)
     MAX_STEPS = 1  # iteration budget spent
     MIN_STEP = 2  # line search could not decrease f any more (step below min_step): roundoff floor
     NONFINITE = 3  # objective or gradient became non-finite; the last finite iterate is returned
@@ -29,17 +29,17 @@ class Status(enum.IntEnum):
         return self is not Status.NONFINITE
 
 
-def gradient_converged(grad_norm, value, gtol: float, rtol: float = 0.0):
-    """The stop test: ``grad_norm <= max(gtol, rtol * |value|)``. ``rtol`` serves objectives that vanish at their
-    optimum (the spherical CE at small tau: loss and gradient ~ exp(-margin / tau), so any absolute ``gtol`` would
-    stop at the start)."""
-    if not rtol:
+def gradient_converged(grad_norm, value, gtol: float, scaled: bool = False):
+    """The stop test: ``grad_norm <= gtol``, or with ``scaled`` ``grad_norm <= gtol * min(1, |value|)``: absolute
+    while |f| >= 1, relative below. Scaling serves objectives that vanish at their optimum (the spherical CE at small
+    tau: loss and gradient ~ exp(-margin / tau), so any absolute ``gtol`` would stop at the start)."""
+    if not scaled:
         return grad_norm <= gtol
-    return grad_norm <= jax.numpy.maximum(gtol, rtol * jax.numpy.abs(value))
+    return grad_norm <= gtol * jax.numpy.minimum(1.0, jax.numpy.abs(value))
 
 
 _MESSAGES = {
-    Status.CONVERGED: "converged: Riemannian gradient norm below max(gtol, rtol * |f|)",
+    Status.CONVERGED: "converged: Riemannian gradient norm below gtol (times min(1, |f|) if scaled)",
     Status.MAX_STEPS: "stopped: maximum number of iterations reached",
     Status.MIN_STEP: "stopped: step size below min_step (no further decrease at this precision)",
     Status.NONFINITE: "failed: objective or gradient not finite; last finite iterate returned",

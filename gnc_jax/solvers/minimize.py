@@ -68,7 +68,8 @@ class Solver:
       descent: ``Gradient()``, ``ConjugateGradient()`` or ``LBFGS()``.
       search: the line search (``Armijo``).
       max_steps: iteration budget (accepted + rejected trials).
-      gtol, rtol: stop when the Riemannian gradient norm is <= max(gtol, rtol * |f|) (``gradient_converged``).
+      gtol: stop when the Riemannian gradient norm is <= gtol, or with ``gtol_scaled`` <= gtol * min(1, |f|)
+        (``gradient_converged``).
       min_step: stop when the trial step length t*|d| falls below this (None: 4 eps(dtype)).
       init_step: first trial step length, as a fraction of |grad| (t0 = init_step / |grad|).
       history: record a per-iteration log (value, grad norm, step, accepted) of length max_steps.
@@ -78,7 +79,7 @@ class Solver:
     search: Armijo = Armijo()
     max_steps: int = 1000
     gtol: float = 1e-6
-    rtol: float = 0.0
+    gtol_scaled: bool = False
     min_step: float | None = None
     init_step: float = 0.1
     history: bool = False
@@ -96,7 +97,7 @@ class Solver:
         finite = jnp.isfinite(value) & tree_all_finite(grad)
         status = jnp.where(
             ~finite, Status.NONFINITE,
-            jnp.where(gradient_converged(gnorm, value, self.gtol, self.rtol), Status.CONVERGED, Status.RUNNING)
+            jnp.where(gradient_converged(gnorm, value, self.gtol, self.gtol_scaled), Status.CONVERGED, Status.RUNNING)
         ).astype(jnp.int32)
         history = None
         if self.history:
@@ -149,7 +150,7 @@ class Solver:
         step_len = s.step * manifold_free_norm(s.direction)
         tiny = step_len < min_step
         code = jnp.where(
-            gradient_converged(s.grad_norm, s.value, self.gtol, self.rtol), Status.CONVERGED,
+            gradient_converged(s.grad_norm, s.value, self.gtol, self.gtol_scaled), Status.CONVERGED,
             jnp.where(tiny & ~s.last_trial_finite, Status.NONFINITE,
                       jnp.where(tiny, Status.MIN_STEP,
                                 jnp.where(s.steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING))))

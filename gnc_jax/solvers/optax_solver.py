@@ -49,7 +49,7 @@ class OptaxSolver:
     tx: optax.GradientTransformation = optax.adam(1e-2)
     max_steps: int = 1000
     gtol: float = 1e-6
-    rtol: float = 0.0  # converged when |grad| <= max(gtol, rtol * |f|)
+    gtol_scaled: bool = False  # converged when |grad| <= gtol * min(1, |f|)
     history: bool = False
 
     def init(self, fun: Callable, manifold, x0, args) -> OptaxState:
@@ -58,7 +58,7 @@ class OptaxSolver:
         gnorm = manifold.norm(x0, grad)
         finite = jnp.isfinite(value) & tree_all_finite(grad)
         status = jnp.where(~finite, Status.NONFINITE,
-                           jnp.where(gradient_converged(gnorm, value, self.gtol, self.rtol), Status.CONVERGED,
+                           jnp.where(gradient_converged(gnorm, value, self.gtol, self.gtol_scaled), Status.CONVERGED,
                                      Status.RUNNING)).astype(jnp.int32)
         history = None
         if self.history:
@@ -74,7 +74,7 @@ class OptaxSolver:
         gnorm = manifold.norm(x_new, g_new)
         steps = state.steps + 1
         status = jnp.where(~finite, Status.NONFINITE,
-                           jnp.where(gradient_converged(gnorm, f_new, self.gtol, self.rtol), Status.CONVERGED,
+                           jnp.where(gradient_converged(gnorm, f_new, self.gtol, self.gtol_scaled), Status.CONVERGED,
                                      jnp.where(steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING)))
         new = OptaxState(
             tree_where(finite, x_new, state.x), jnp.where(finite, f_new, state.value),
