@@ -102,12 +102,13 @@ def make_spec(problem: str, C, d, tau=None, n=1, **hparams) -> Spec:
 
 
 def make_solver(solver: str | Any = "lbfgs", *, max_steps: int = 1000, gtol: float | None = None,
-                dtype=jnp.float32, history: bool = False, learning_rate: float = 1e-2, relative: bool = False):
+                dtype=jnp.float32, history: bool = False, learning_rate: float = 1e-2, gtol_scaled: bool = False):
     """Solver by name ("lbfgs", "cg", "gd", "adam") or a solver object passed through.
 
     ``gtol``: tolerance on the Riemannian gradient norm, 1e-5 (float32) or 1e-10 (float64) when None. With
-    ``relative`` (problems whose objective vanishes at the optimum, ``ProblemDef.vanishing``) it is scaled by
-    min(1, |f|): absolute while |f| >= 1, relative below.
+    ``gtol_scaled`` (problems whose objective vanishes at the optimum, ``ProblemDef.vanishing``) it is scaled by
+    min(1, |f|): absolute while |f| >= 1, relative below; its float32 default is then 1e-7, near the float32 floor
+    of the CE's gradient, since at tau ~ 1 the CE is flat enough that 1e-5 leaves rho(W) ~1e-3 off.
     """
     if not isinstance(solver, str):
         return solver
@@ -115,9 +116,9 @@ def make_solver(solver: str | Any = "lbfgs", *, max_steps: int = 1000, gtol: flo
         raise ValueError(f"solver: unknown solver {solver!r}; choose one of {list(SOLVERS)}")
     max_steps = _check_int("max_steps", max_steps, 1)
     if gtol is None:
-        gtol = 1e-5 if jnp.dtype(dtype) == jnp.float32 else 1e-10
+        gtol = (1e-7 if gtol_scaled else 1e-5) if jnp.dtype(dtype) == jnp.float32 else 1e-10
     gtol = _check_nonneg("gtol", gtol)
-    kw = dict(max_steps=max_steps, gtol=gtol, gtol_scaled=bool(relative), history=history)
+    kw = dict(max_steps=max_steps, gtol=gtol, gtol_scaled=bool(gtol_scaled), history=history)
     if solver == "adam":
         import optax
 
@@ -323,7 +324,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
       solver: "lbfgs" (default), "cg", "gd", "adam" or a solver object.
       max_steps, gtol: per continuation stage; gtol is the tolerance on the Riemannian gradient norm (default 1e-5
         in float32, 1e-10 in float64). For the spherical CE problems, whose loss and gradient vanish like
-        exp(-margin / tau), it is scaled by min(1, |f|): |grad| <= gtol * min(1, |f|).
+        exp(-margin / tau), it is scaled by min(1, |f|): |grad| <= gtol * min(1, |f|), default 1e-7 in float32.
         dtype: float32 or float64 (enable x64 first).
       stages: temperature-continuation stages (default: 6 for surrogates, 4 for CE at tau < 0.5).
       history: keep the per-iteration log of the best restart's last stage.
@@ -349,7 +350,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
         raise ValueError(f"refine: only problems {list(REFINABLE)} have an exact refinement, not {problem!r}")
     solver_name = solver if isinstance(solver, str) else (p.default_solver if solver is None else type(solver).__name__)
     solver_obj = make_solver(p.default_solver if solver is None else solver, max_steps=max_steps, gtol=gtol,
-                             dtype=dtype, history=history, relative=p.vanishing)
+                             dtype=dtype, history=history, gtol_scaled=p.vanishing)
     stages = default_stages(p, spec.tau) if stages is None else _check_int("stages", stages, 1)
 
     if init is None:

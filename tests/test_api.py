@@ -131,9 +131,9 @@ def test_default_stop_test_is_scaled_only_for_vanishing_objectives():
     from gnc_jax.problems import get_problem
 
     assert [p for p in gnc_jax.PROBLEMS if get_problem(p).vanishing] == ["ce-ufm", "ce-ufm-collapsed"]
-    s = make_solver("lbfgs", relative=True)
-    assert (s.gtol, s.gtol_scaled) == (1e-5, True)
-    s = make_solver("adam", relative=True, dtype=jnp.float64)
+    s = make_solver("lbfgs", gtol_scaled=True)
+    assert (s.gtol, s.gtol_scaled) == (1e-7, True)
+    s = make_solver("adam", gtol_scaled=True, dtype=jnp.float64)
     assert (s.gtol, s.gtol_scaled) == (1e-10, True)
     s = make_solver("cg")
     assert (s.gtol, s.gtol_scaled) == (1e-5, False)

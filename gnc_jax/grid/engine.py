@@ -314,7 +314,7 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
     if not isinstance(solver, str):
         raise ValueError("solver: give a solver name (lbfgs, cg, gd, adam)")
     solvers = {name: api.make_solver(solver, max_steps=max_steps, gtol=gtol, dtype=dtype,
-                                     relative=get_problem(name).vanishing) for name in {c.problem for c in cells}}
+                                     gtol_scaled=get_problem(name).vanishing) for name in {c.problem for c in cells}}
     options = {"solver": solver, "max_steps": max_steps, "gtol": gtol, "dtype": jnp.dtype(dtype).name,
                "refine": bool(refine)}
     mesh = sharding.make_mesh(devices)  # validates ``devices`` before anything is opened or solved
@@ -407,7 +407,7 @@ def format_table(rows: list[dict]) -> str:
     cols = ["problem", "C", "d", "tau", "n", "min_angle_deg", "max_cos", "min_margin", "objective", "status",
             "steps", "seconds"]
     rows = [dict(r) for r in rows]
-    if any(r.get("refine_status") for r in rows):
+    if any(isinstance(r.get("refine_status"), str) for r in rows):  # NaN/None: a plain run's row
         cols.insert(cols.index("status") + 1, "refine_status")
     if any(r.get("problem") == "tammes" for r in rows):
         for r in rows:
