@@ -164,9 +164,31 @@ def _cmd_plot(args) -> int:
         raise ValueError(str(e)) from None  # the CLI reports ValueErrors and exits 2
 
 
+def _load_npz_W(path: str) -> np.ndarray:
+    """W (N, 3) of a configuration file written by ``SolveResult.save`` / ``gnc-jax solve --out``."""
+    import os
+
+    if not os.path.exists(path):
+        raise ValueError(f"DB: no such file {path!r}")
+    with np.load(path) as f:
+        if "W" not in f:
+            raise ValueError(f"DB: {path!r} holds no array 'W' (write one with gnc-jax solve --out FILE.npz)")
+        W = np.asarray(f["W"], np.float64)
+    if W.ndim != 2 or W.shape[1] != 3:
+        raise ValueError(f"DB: the sphere plot needs W of shape (N, 3), got {W.shape} in {path!r}")
+    return W
+
+
 def _plot_to_file(args) -> int:
     problem = args.problem or None
-    if args.kind == "sphere":
+    if args.db.endswith(".npz"):  # one configuration: always its sphere
+        W = _load_npz_W(args.db)
+        G = W @ W.T / np.outer(np.linalg.norm(W, axis=1), np.linalg.norm(W, axis=1))
+        np.fill_diagonal(G, -1.0)
+        angle = float(np.degrees(np.arccos(np.clip(G.max(), -1.0, 1.0))))
+        contacts = len(contact_edges(W / np.linalg.norm(W, axis=1, keepdims=True), args.tol))
+        fig = plot_sphere(W, tol=args.tol, title=f"N = {len(W)}: min angle {angle:.7f} deg, {contacts} contacts")
+    elif args.kind == "sphere":
         if args.d != 3:
             raise ValueError(f"--d: the sphere plot needs d=3, got {args.d}")
         if args.C is None:
@@ -183,8 +205,9 @@ def _plot_to_file(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("plot", help="plot a grid database: min angle vs C, gap heatmap, d=3 sphere")
-    p.add_argument("db", metavar="DB")
+    p = sub.add_parser("plot", help="plot a grid database (min angle vs C, gap heatmap, d=3 sphere) or the d=3 "
+                                    "sphere of one FILE.npz from gnc-jax solve --out")
+    p.add_argument("db", metavar="DB", help="grid SQLite file, or a configuration FILE.npz (sphere plot)")
     p.add_argument("--kind", choices=("angle", "gap", "sphere"), default="angle")
     p.add_argument("--d", type=int, default=3, help="dimension (angle, sphere)")
     p.add_argument("--C", type=int, default=None, help="points (sphere)")

@@ -92,3 +92,24 @@ def test_missing_matplotlib_is_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match="matplotlib"):
         plot.plot_sphere(icosahedron())
+
+
+def test_cli_plot_of_one_configuration_file(tmp_path, capsys, monkeypatch):
+    """`gnc-jax plot FILE.npz`: the d = 3 sphere of a saved configuration, titled with its angle and contacts
+    (the icosahedron: 63.4349488 deg, 30 contacts); files without an (N, 3) W are refused, exit 2, naming DB."""
+    from gnc_jax.cli import main
+
+    made = []
+    real = plot.plot_sphere
+    monkeypatch.setattr(plot, "plot_sphere", lambda *a, **k: made.append(k.get("title")) or real(*a, **k))
+    path = tmp_path / "ico.npz"
+    np.savez(path, W=icosahedron())
+    out = tmp_path / "ico.png"
+    assert main(["plot", str(path), "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert made == ["N = 12: min angle 63.4349488 deg, 30 contacts"]
+    np.savez(tmp_path / "d4.npz", W=np.eye(4))
+    np.savez(tmp_path / "none.npz", H=icosahedron())
+    for bad in ("d4.npz", "none.npz", "missing.npz"):
+        assert main(["plot", str(tmp_path / bad), "--out", str(out)]) == 2
+        assert "DB" in capsys.readouterr().err
