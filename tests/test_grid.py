@@ -173,6 +173,10 @@ def test_refined_grid_reaches_the_d3_records_and_is_stored_apart(tmp_path, capsy
     assert (df[df["solver"] == "lbfgs"]["gap_deg"] > 1e-7).any()  # the surrogate alone stops short (C = 7, 8)
     with pytest.raises(ValueError, match="^refine"):
         run_grid(expand_grid("riesz", 5, 3), refine=True)
+    # the softmax code refines W and H together: d = 2 regular polygons, rho* = 1 - cos(2 pi / K) (SPEC section 2)
+    rows = run_grid(expand_grid("softmax-code", "5,7", 2, restarts=2), max_steps=MAX_STEPS, progress=False, refine=True)
+    for r in rows:
+        assert abs(r["min_margin"] - (1 - np.cos(2 * np.pi / r["C"]))) < 1e-9 and r["refine_status"] == "CONVERGED"
 
 
 def test_a_database_from_before_refine_status_opens_and_gains_the_column(tmp_path):
