@@ -166,8 +166,6 @@ def _cmd_plot(args) -> int:
 
 def _load_npz_W(path: str) -> np.ndarray:
     """W (N, 3) of a configuration file written by ``SolveResult.save`` / ``gnc-jax solve --out``."""
-    import os
-
     if not os.path.exists(path):
         raise ValueError(f"DB: no such file {path!r}")
     with np.load(path) as f:
@@ -182,10 +180,13 @@ def _load_npz_W(path: str) -> np.ndarray:
 def _plot_to_file(args) -> int:
     problem = args.problem or None
     if args.db.endswith(".npz"):  # one configuration: always its sphere
+        from .codes.compare import min_angle_deg
+
         W = _load_npz_W(args.db)
-        G = W @ W.T / np.outer(np.linalg.norm(W, axis=1), np.linalg.norm(W, axis=1))
-        np.fill_diagonal(G, -1.0)
-        angle = float(np.degrees(np.arccos(np.clip(G.max(), -1.0, 1.0))))
+        try:
+            angle = min_angle_deg(W)
+        except ValueError as e:
+            raise ValueError(f"DB: {e}") from None
         contacts = len(contact_edges(W / np.linalg.norm(W, axis=1, keepdims=True), args.tol))
         fig = plot_sphere(W, tol=args.tol, title=f"N = {len(W)}: min angle {angle:.7f} deg, {contacts} contacts")
     elif args.kind == "sphere":
