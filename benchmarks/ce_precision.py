@@ -80,13 +80,15 @@ def main(argv=None) -> int:
                                                                                 row["rho_f64_restarts"]))))
                 rows.append(row)
                 print(f"{problem:>16} {K:>3} {d:>2} {tau:>5g} {row['rho_f32']:>10.6f} {row['rho_f64']:>10.6f} "
-                      f"{row['rho_diff']:>+9.1e} {row['median_restart_diff']:>8.1e} {row['loss_f32']:>10.3e} {row['loss_f64']:>10.3e} "
-                      f"{row['status_f32']:>10} {row['steps_f32']:>5} {s32:>6.2f} {s64:>6.2f}", flush=True)
+                      f"{row['rho_diff']:>+9.1e} {row['median_restart_diff']:>8.1e} {row['loss_f32']:>10.3e} "
+                      f"{row['loss_f64']:>10.3e} {row['status_f32']:>10} {row['steps_f32']:>5} {s32:>6.2f} {s64:>6.2f}",
+                      flush=True)
     worst = max(abs(r["rho_diff"]) for r in rows)
     for tau in taus:
         at = [r for r in rows if r["tau"] == tau]
-        print(f"tau = {tau:g}: worst |rho f32 - rho f64| of the best restarts {max(abs(r['rho_diff']) for r in at):.1e}, "
-              f"of the per-restart medians {max(r['median_restart_diff'] for r in at):.1e}")
+        print(f"tau = {tau:g}: worst |rho f32 - rho f64| of the best restarts "
+              f"{max(abs(r['rho_diff']) for r in at):.1e}, of the per-restart medians "
+              f"{max(r['median_restart_diff'] for r in at):.1e}")
     med = max(r["median_restart_diff"] for r in rows)
     print(f"worst |rho f32 - rho f64| of the best restarts = {worst:.2e}, worst median per-restart difference = "
           f"{med:.2e}, over {len(rows)} solves")

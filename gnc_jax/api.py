@@ -373,21 +373,13 @@ def refine_restarts(problem: str, res: Result) -> tuple[Result, np.ndarray]:
 
     Every restart is refined with L-BFGS inner solves (``refine.FAST_KW``); the best of them (by
     the exact figure) is refined again with the full refinement (Newton polish to the roundoff
-    floor). Returns ``res`` with the refined points (float64) and the (R,) refinement status names.
+    floor): ``refine.refine_best_of``. Returns ``res`` with the refined points (float64) and the (R,)
+    refinement status names.
     """
-    from .solvers.refine import FAST_KW, refine_problem
+    from .solvers.refine import refine_best_of
 
-    keys = ("W",) if problem == "tammes" else ("W", "H")
-    fast = refine_problem(problem, res.x, **FAST_KW)
-    b = int(np.argmax(np.nan_to_num(np.asarray(fast.value, np.float64), nan=-np.inf)))
-    full = refine_problem(problem, {k: getattr(fast, k)[b] for k in keys})
-    status = np.asarray(fast.status_names()).reshape(-1).tolist()
-    status[b] = full.status_names()
-    x = dict(res.x)
-    for k in keys:
-        x[k] = np.array(getattr(fast, k))
-        x[k][b] = np.asarray(getattr(full, k))
-    return res._replace(x=x), np.asarray(status)
+    refined, status = refine_best_of(problem, res.x)
+    return res._replace(x={**res.x, **refined}), status
 
 
 def _validate_init(p: ProblemDef, init: dict, spec: Spec, restarts: int) -> dict:

@@ -61,8 +61,9 @@ def best_known_curve(d: int, Cs) -> np.ndarray:
 def gap_table(df):
     """Pivot (rows d, columns C) of best-known minus best found min angle, in degrees (NaN: unknown)."""
     best = best_angles(df).reset_index()
-    best["gap_deg"] = [bk - a for bk, a in zip(
-        (best_known_curve(d, [C])[0] for C, d in zip(best["C"], best["d"])), best["min_angle_deg"])]
+    from .codes import record_gap_deg
+
+    best["gap_deg"] = [record_gap_deg(d, C, a) for C, d, a in zip(best["C"], best["d"], best["min_angle_deg"])]
     return best.pivot(index="d", columns="C", values="gap_deg").sort_index().sort_index(axis=1)
 
 

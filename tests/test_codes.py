@@ -436,3 +436,12 @@ def test_batched_measurements_and_compare_many():
 def test_bad_input_raises_value_error_naming_argument(call, arg):
     with pytest.raises(ValueError, match=arg):
         call()
+
+
+def test_record_gap_deg_signs_and_missing_records():
+    from gnc_jax.codes import best_known, record_gap_deg
+
+    rec = best_known(3, 24).min_angle_deg  # 43.6907671 deg, the snub cube
+    assert record_gap_deg(3, 24, rec - 0.01) == pytest.approx(0.01, abs=1e-12)   # short of the record
+    assert record_gap_deg(3, 24, rec + 1e-5) == pytest.approx(-1e-5, abs=1e-12)  # beyond it
+    assert math.isnan(record_gap_deg(4, 9, 80.0))  # (4, 9): nothing tabulated

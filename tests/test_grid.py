@@ -181,7 +181,7 @@ def test_refined_grid_reaches_the_d3_records_and_is_stored_apart(tmp_path, capsy
 
 def test_a_database_from_before_refine_status_opens_and_gains_the_column(tmp_path):
     db = str(tmp_path / "old.sqlite")
-    old_schema = engine_schema_without("refine_status")
+    old_schema = _schema_without("refine_status")
     with sqlite3.connect(db) as conn:
         conn.executescript(old_schema)
         conn.execute("INSERT INTO cells (problem, C, d, tau, tau_key, n, seed, restarts, hparams, solver, max_steps, "
@@ -192,7 +192,7 @@ def test_a_database_from_before_refine_status_opens_and_gains_the_column(tmp_pat
     assert df["gap_deg"].iloc[0] == pytest.approx(0.1, abs=1e-12)
 
 
-def engine_schema_without(column: str) -> str:
+def _schema_without(column: str) -> str:
     from gnc_jax.grid import store
 
     lines = [ln for ln in store.SCHEMA.splitlines() if not ln.strip().startswith(column)]

@@ -22,6 +22,7 @@ from .compare import (
     congruent_known_code,
     max_cos,
     min_angle_deg,
+    record_gap_deg,
 )
 from .constructions import (
     KNOWN_CODE_NAMES,
@@ -74,5 +75,5 @@ __all__ = [
     "fejes_toth_bound_deg", "levenshtein_bound_deg", "levenshtein_bound_size", "levenshtein_max_cos",
     # comparison
     "Comparison", "compare", "compare_many", "congruent", "congruent_known_code", "max_cos",
-    "min_angle_deg",
+    "min_angle_deg", "record_gap_deg",
 ]

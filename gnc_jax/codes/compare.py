@@ -53,6 +53,13 @@ def min_angle_deg(points) -> np.ndarray | float:
     return float(out) if out.ndim == 0 else out
 
 
+def record_gap_deg(d: int, N: int, angle_deg: float) -> float:
+    """Best-known minus the given min angle of N points on S^{d-1}, in degrees (> 0: short of the record,
+    < 0: beyond it); NaN where no record is tabulated (``best_known``)."""
+    rec = best_known(int(d), int(N)) if int(N) >= 2 else None
+    return float("nan") if rec is None else float(rec.min_angle_deg) - float(angle_deg)
+
+
 def _gram_upper(x: np.ndarray) -> np.ndarray:
     return (x @ x.T)[np.triu_indices(x.shape[0], 1)]
 

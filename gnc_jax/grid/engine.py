@@ -235,16 +235,13 @@ def chunk_figures(cells: list[Cell], x: dict, restarts: int) -> list[dict]:
 def refine_chunk(cells: list[Cell], x: dict, restarts: int) -> tuple[dict, np.ndarray]:
     """Exact float64 max-min refinement of the lanes of ``cells`` (their ``restarts`` lanes each, in order).
 
-    Every lane gets the fast refinement (L-BFGS inner solves) at its cell's own dimension (padded classes
-    masked; padded coordinates stay zero), then each cell's best lane the full one (Newton polish), as
-    ``api.refine_restarts`` does for one solve. x: dict of (B, C_pad, d_pad) arrays, B >= len(cells) *
-    restarts (lanes past those are left as they are). Returns the points (float64) and (B,) status names
-    ("" for lanes not refined).
+    Every cell's lanes go through ``refine.refine_best_of`` (fast refinement of each, the full one of its best,
+    as ``api.refine_restarts`` does for one solve) at the cell's own dimension: padded classes are masked and
+    padded coordinates stay zero. x: dict of (B, C_pad, d_pad) arrays, B >= len(cells) * restarts (lanes past
+    those are left as they are). Returns the points (float64) and (B,) status names ("" for lanes not refined).
     """
-    from ..solvers.refine import FAST_KW, refine_problem
+    from ..solvers.refine import refine_best_of
 
-    problem = cells[0].problem
-    keys = ("W",) if problem == "tammes" else ("W", "H")
     out = {k: np.array(v, np.float64) for k, v in x.items()}
     status = np.full(out["W"].shape[0], "", dtype=object)
     for d in sorted({c.d for c in cells}):
@@ -253,18 +250,11 @@ def refine_chunk(cells: list[Cell], x: dict, restarts: int) -> tuple[dict, np.nd
         mask = np.zeros((len(lanes), out["W"].shape[1]))
         for j, i in enumerate(mine):
             mask[j * restarts:(j + 1) * restarts, : cells[i].C] = 1.0
-        fast = refine_problem(problem, {k: out[k][lanes, :, :d] for k in keys}, mask, **FAST_KW)
-        value = np.nan_to_num(np.asarray(fast.value, np.float64), nan=-np.inf).reshape(len(mine), restarts)
-        best = np.arange(len(mine)) * restarts + np.argmax(value, axis=1)  # indices into ``lanes``
-        full = refine_problem(problem, {k: np.asarray(getattr(fast, k))[best] for k in keys}, mask[best])
-        for k in keys:
-            pts = np.array(getattr(fast, k), np.float64)
-            pts[best] = np.asarray(getattr(full, k))
+        refined, status[lanes] = refine_best_of(cells[0].problem, {k: v[lanes, :, :d] for k, v in out.items()},
+                                                mask, group=restarts)
+        for k, v in refined.items():
             out[k][lanes] = 0.0
-            out[k][lanes, :, :d] = pts
-        names = np.asarray(fast.status_names(), dtype=object).reshape(-1)
-        names[best] = np.asarray(full.status_names(), dtype=object).reshape(-1)
-        status[lanes] = names
+            out[k][lanes, :, :d] = v
     return out, status
 
 
@@ -390,15 +380,14 @@ def run_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = 
                           devices, refine))
 
 
-def record_gap_deg(problem: str, C: int, d: int, min_angle_deg: float) -> float:
-    """Best-known minus found min angle (deg; > 0: short of the record) of a "tammes" row; NaN for other
-    problems and where no record is tabulated (``codes.best_known``)."""
-    if problem != "tammes" or min_angle_deg is None:
+def row_gap_deg(row: dict) -> float:
+    """A grid row's gap to the Tammes record (``codes.record_gap_deg``; > 0: short of it): Tammes rows only, NaN
+    for other problems and untabulated (d, C)."""
+    if row.get("problem") != "tammes" or row.get("min_angle_deg") is None:
         return math.nan
-    from ..codes import best_known
+    from ..codes import record_gap_deg
 
-    rec = best_known(int(d), int(C))
-    return math.nan if rec is None else float(rec.min_angle_deg) - float(min_angle_deg)
+    return record_gap_deg(row["d"], row["C"], row["min_angle_deg"])
 
 
 def format_table(rows: list[dict]) -> str:
@@ -411,7 +400,7 @@ def format_table(rows: list[dict]) -> str:
         cols.insert(cols.index("status") + 1, "refine_status")
     if any(r.get("problem") == "tammes" for r in rows):
         for r in rows:
-            r["gap_deg"] = record_gap_deg(r["problem"], r["C"], r["d"], r.get("min_angle_deg"))
+            r["gap_deg"] = row_gap_deg(r)
         cols.insert(cols.index("min_angle_deg") + 1, "gap_deg")
 
     def fmt(k, v):

@@ -4,8 +4,8 @@ A cell's key is (problem, C, d, tau, n, seed, restarts, hparams-json) together w
 options (solver, max_steps, gtol, dtype), under a UNIQUE constraint; rows are written with
 ``INSERT OR IGNORE``, one transaction per chunk, so a run killed at any point and re-run
 neither loses nor duplicates cells. A refined run (``options["refine"]``) is stored under the solver name
-``"<solver>+refine"``, so refined and unrefined runs of a cell are different rows. ``tau`` is kept in a text key column too (SQLite treats
-NULLs as distinct in UNIQUE constraints). The best configuration W is a float64 blob.
+``"<solver>+refine"``, so refined and unrefined runs of a cell are different rows. ``tau`` is kept in a text key
+column too (SQLite treats NULLs as distinct in UNIQUE constraints). The best configuration W is a float64 blob.
 """
 from __future__ import annotations
 
@@ -155,16 +155,14 @@ def to_dataframe(db, with_W: bool = False):
     (NaN for other problems and untabulated (d, C))."""
     import pandas as pd
 
-    from .engine import record_gap_deg
+    from .engine import row_gap_deg
 
     with GridStore(db) as store:
         cols = list(COLUMNS) + (["W"] if with_W else [])
         cur = store.conn.execute(f"SELECT {', '.join(cols)} FROM cells ORDER BY problem, C, d, tau, n, seed, id")
         data = cur.fetchall()
     df = pd.DataFrame(data, columns=cols)
-    df.insert(cols.index("min_angle_deg") + 1, "gap_deg",
-              [record_gap_deg(p, C, d, a) for p, C, d, a in zip(df["problem"], df["C"], df["d"],
-                                                                 df["min_angle_deg"])] if len(df) else [])
+    df.insert(cols.index("min_angle_deg") + 1, "gap_deg", [row_gap_deg(r) for r in df.to_dict("records")])
     if with_W and len(df):
         df["W"] = [np.frombuffer(b, np.float64).reshape(c, d).copy() for b, c, d in zip(df["W"], df["C"], df["d"])]
     return df

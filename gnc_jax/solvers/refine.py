@@ -655,5 +655,29 @@ def refine_problem(problem: str, point: dict, class_mask=None, **kwargs) -> Refi
     raise ValueError(f"problem: only 'tammes' and 'softmax-code' have an exact refinement, not {problem!r}")
 
 
-__all__ = ["FAST_KW", "MaxMinResult", "RefineResult", "default_features", "refine_maxmin", "refine_problem",
-           "refine_softmax_code", "refine_tammes"]
+def refine_best_of(problem: str, point: dict, class_mask=None, group: int | None = None) -> tuple[dict, np.ndarray]:
+    """Refine many restarts, polish the best: every problem of ``point`` (dict of (B, N, d) arrays) gets the fast
+    refinement (``FAST_KW``: L-BFGS inner solves), then the best of each run of ``group`` consecutive problems (by
+    the exact figure; default: all B) the full one (Newton polish to the roundoff floor). class_mask: (B, N) or None.
+    Returns the refined points (float64 numpy arrays, same keys) and the (B,) status names."""
+    keys = ("W",) if problem == "tammes" else ("W", "H")
+    B = int(np.shape(point["W"])[0])
+    group = B if group is None else int(group)
+    if group < 1 or B % group:
+        raise ValueError(f"group must divide the batch size {B}, got {group}")
+    fast = refine_problem(problem, {k: point[k] for k in keys}, class_mask, **FAST_KW)
+    value = np.nan_to_num(np.asarray(fast.value, np.float64), nan=-np.inf).reshape(B // group, group)
+    best = np.arange(B // group) * group + np.argmax(value, axis=1)
+    mask = None if class_mask is None else np.asarray(class_mask)[best]
+    full = refine_problem(problem, {k: np.asarray(getattr(fast, k))[best] for k in keys}, mask)
+    out = {}
+    for k in keys:
+        out[k] = np.array(getattr(fast, k), np.float64)
+        out[k][best] = np.asarray(getattr(full, k))
+    status = np.asarray(fast.status_names(), dtype=object).reshape(-1)
+    status[best] = np.asarray(full.status_names(), dtype=object).reshape(-1)
+    return out, status.astype(str)
+
+
+__all__ = ["FAST_KW", "MaxMinResult", "RefineResult", "default_features", "refine_best_of", "refine_maxmin",
+           "refine_problem", "refine_softmax_code", "refine_tammes"]
