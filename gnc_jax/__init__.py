@@ -13,9 +13,11 @@ __version__ = "0.1.0"
 
 from .api import SolveResult, make_spec, solve, solve_batch
 from .problems import REGISTRY as PROBLEMS
+from .problems import register_problem, unregister_problem
 from .solvers import Status
 
-__all__ = ["solve", "solve_batch", "make_spec", "SolveResult", "Status", "PROBLEMS", "__version__"]
+__all__ = ["solve", "solve_batch", "make_spec", "SolveResult", "Status", "PROBLEMS", "register_problem",
+           "unregister_problem", "__version__"]
 
 # Subpackages load on first use (``gnc_jax.codes.compare(W)`` after a bare ``import gnc_jax``), so the
 # import itself stays light.

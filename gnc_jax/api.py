@@ -21,10 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import metrics
-from .problems import ProblemDef, default_stages, get_problem, tau_schedule
+from .problems import SOLVERS, ProblemDef, check_objective, default_stages, get_problem, tau_schedule
 from .solvers import RCG, RGD, RLBFGS, OptaxSolver, Result, Status, run_continuation
 
-SOLVERS = ("lbfgs", "cg", "gd", "adam")
 REFINABLE = ("tammes", "softmax-code")
 
 
@@ -46,6 +45,16 @@ def _check_positive(name: str, value) -> float:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
     if not math.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return v
+
+
+def _check_finite(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
     return v
 
 
@@ -95,9 +104,14 @@ def make_spec(problem: str, C, d, tau=None, n=1, **hparams) -> Spec:
         raise ValueError(f"{sorted(unknown)[0]}: unknown hyperparameter for {problem!r}; known: {sorted(known)}")
     hp = {k: hparams.get(k, v) for k, v in known.items()}
     for k, v in hp.items():
-        hp[k] = _check_positive(k, v) if k in ("alpha", "beta") else _check_nonneg(k, v)
+        if p.custom:
+            hp[k] = _check_finite(k, v)
+        else:
+            hp[k] = _check_positive(k, v) if k in ("alpha", "beta") else _check_nonneg(k, v)
     if not p.uses_n and n != 1:
         raise ValueError(f"n: problem {problem!r} has one point per class; n must be 1")
+    if p.custom:
+        check_objective(p, C, d, n)
     return Spec(problem, C, d, tau, n, tuple(sorted(hp.items())))
 
 
@@ -190,11 +204,14 @@ def random_batch(starts, C_pad: int, d_pad: int, n_pad: int, dtype) -> dict:
     return {k: np.stack([p[k] for p in pts]) for k in pts[0]}
 
 
-@functools.lru_cache(maxsize=None)
-def compiled_batch_solve(problem: str, solver, stages: int):
-    """Jitted ``(x0, hp) -> Result`` vmapped over a leading batch axis; one trace per shape/dtype."""
-    p = get_problem(problem)
+def compiled_batch_solve(problem: str | ProblemDef, solver, stages: int):
+    """Jitted ``(x0, hp) -> Result`` vmapped over a leading batch axis; one trace per shape/dtype. Cached by the
+    problem's definition, not its name, so a custom problem registered again compiles its new objective."""
+    return _compiled_batch_solve(get_problem(problem) if isinstance(problem, str) else problem, solver, stages)
 
+
+@functools.lru_cache(maxsize=None)
+def _compiled_batch_solve(p: ProblemDef, solver, stages: int):
     def one(x0, hp):
         manifold = p.manifold(hp["class_mask"], hp["dim_mask"], hp["sample_mask"])
         fun_hp = {k: v for k, v in hp.items() if k != "taus"}
@@ -210,7 +227,7 @@ def solve_batch(specs: list[Spec], x0: dict, solver, *, stages: int, C_pad: int,
     """Solve a batch of problems of one padded shape. ``x0``: dict of (B, ...) arrays;
     ``tau_start``: first continuation temperature, one for all or (B,) (default: `tau_schedule`'s)."""
     hp = batch_hparams(specs, C_pad, d_pad, n_pad, stages, dtype, tau_start)
-    fn = compiled_batch_solve(specs[0].problem, solver, stages)
+    fn = compiled_batch_solve(specs[0].pdef, solver, stages)
     x0 = {k: jnp.asarray(v, dtype) for k, v in x0.items()}
     return fn(x0, {k: jnp.asarray(v) for k, v in hp.items()})
 
@@ -317,7 +334,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
 
     Args:
       problem: "tammes", "softmax-code", "ce-ufm", "ce-ufm-collapsed", "ce-ufm-regularized",
-        "riesz", "mgd" or "hug".
+        "riesz", "mgd", "hug", or a name added by ``register_problem``.
       C, d: classes (points) and dimension; n: samples per class (ce-ufm, ce-ufm-regularized, hug).
       tau: CE temperature, or the final surrogate temperature for "tammes"/"softmax-code".
       restarts, seed: random starts (restart r uses numpy's generator seeded with [seed, r]).
@@ -335,7 +352,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
         the roundoff floor, `refine_restarts`) and rank the restarts by the refined figures. The refined
         points are float64; ``objective``/``status``/``steps`` stay those of the surrogate solve and
         ``restarts["refine_status"]`` holds the refinement statuses. ``seconds`` includes it.
-      **hparams: problem hyperparameters (lambda_W, lambda_H, lambda_b; s; alpha, beta).
+      **hparams: problem hyperparameters (lambda_W, lambda_H, lambda_b; s; alpha, beta; a custom problem's own).
     """
     spec = make_spec(problem, C, d, tau, n, **hparams)
     restarts = _check_int("restarts", restarts, 1)

@@ -76,6 +76,8 @@ def _cmd_demo(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gnc-jax", description="Batched Riemannian solvers for neural-collapse geometry.")
+    parser.add_argument("--import", dest="imports", action="append", metavar="MODULE|FILE.py",
+                        help="load custom problems (gnc_jax.register_problem) before the command; repeatable")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="a small CPU demo: 24-point Tammes and a spherical CE-UFM")
@@ -83,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     s = sub.add_parser("solve", help="solve one problem with many restarts")
-    s.add_argument("problem")
+    s.add_argument("problem", help="tammes, softmax-code, ce-ufm, ce-ufm-collapsed, ce-ufm-regularized, riesz, "
+                   "mgd, hug, or a custom problem (--import)")
     s.add_argument("--C", type=int, required=True, help="number of classes / points (>= 2)")
     s.add_argument("--d", type=int, required=True, help="dimension (>= 1)")
     s.add_argument("--tau", type=float, default=None, help="temperature (CE) or final surrogate temperature")
@@ -124,10 +127,35 @@ def _extension_registrars():
     return regs
 
 
+def import_problems(items) -> None:
+    """``--import``: load each module name or ``.py`` file, whose ``gnc_jax.register_problem`` calls add custom
+    problems for this command."""
+    import importlib
+    import importlib.util
+    import os
+
+    for item in items or []:
+        is_file = item.endswith(".py") or os.path.sep in item
+        if is_file and not os.path.isfile(item):
+            raise ValueError(f"--import: no such file {item!r}")
+        try:
+            if is_file:
+                name = "gnc_jax_user_" + os.path.splitext(os.path.basename(item))[0]
+                spec = importlib.util.spec_from_file_location(name, item)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+            else:
+                importlib.import_module(item)
+        except Exception as e:  # the user's module: name the option and the failure
+            raise ValueError(f"--import {item!r} failed: {type(e).__name__}: {e}") from e
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        import_problems(args.imports)
         return args.func(args)
     except ValueError as e:
         print(f"gnc-jax: error: {e}", file=sys.stderr)

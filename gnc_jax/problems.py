@@ -6,6 +6,7 @@ A ``ProblemDef`` is static metadata (hashable). ``hparams`` is a dict of per-pro
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Callable
 
@@ -34,6 +35,9 @@ class ProblemDef:
       default_solver: solver name when the user gives none.
       vanishing: the objective tends to 0 at its optimum (spherical CE: ~exp(-margin / tau)), so the default
         stop test scales gtol by min(1, |f|) (``Solver.gtol_scaled``).
+      masked: the objective honours ``hp["class_mask"]`` and ``hp["sample_mask"]``, so a grid may pad its cells to
+        shared shapes; otherwise each grid cell compiles at its own (C, d, n).
+      custom: registered by the user (`register_problem`), not built in.
     """
 
     name: str
@@ -48,6 +52,8 @@ class ProblemDef:
     default_solver: str = "lbfgs"
     vanishing: bool = False
     doc: str = ""
+    masked: bool = True
+    custom: bool = False
 
     def manifold(self, class_mask, dim_mask, sample_mask):
         """Product manifold with the masks of one problem (or of a batch: leading axes)."""
@@ -114,6 +120,122 @@ _register(ProblemDef(
     "hug", obj.hug, (("W", "sphere"), ("X", "sphere_n")), uses_tau=False, default_tau=None, surrogate=False,
     score="objective", uses_n=True, hparams=(("alpha", 1.0), ("beta", 1.0)),
     doc="HUG, proxy MHE form: feature-to-proxy attraction plus proxy Riesz-2 repulsion."))
+
+
+#: solver names (``api.make_solver``).
+SOLVERS = ("lbfgs", "cg", "gd", "adam")
+FACTOR_KINDS = ("sphere", "sphere_n", "euclid", "euclid_n", "vector")
+SCORES = ("objective", "max_cos", "rho")
+
+
+def register_problem(name: str, objective: Callable, factors, *, tau: str | float | None = None,
+                     surrogate: bool = False, score: str = "objective", hparams: dict | None = None,
+                     vanishing: bool = False, masked: bool = False, solver: str = "lbfgs", doc: str = "",
+                     replace: bool = False) -> ProblemDef:
+    """Add your own objective to the registry: ``solve``, ``solve_batch``, grids and the CLI (``--import``) then
+    run it like a built-in problem, batched over restarts and cells, with status codes and exact figures of W.
+
+    Args:
+      name: the problem's name (not a built-in one).
+      objective: ``f(point, hp) -> scalar``, traceable by JAX. ``point`` is a dict of arrays, one per factor;
+        ``hp`` holds ``class_mask`` (C,), ``dim_mask`` (d,), ``sample_mask`` (n,), ``tau`` (if any) and your
+        hyperparameters (0-d arrays).
+      factors: {key: kind} (or (key, kind) pairs), kind one of "sphere" (C, d) unit rows, "sphere_n" (C, n, d) unit
+        rows, "euclid" (C, d), "euclid_n" (C, n, d), "vector" (C,). "W", "sphere" or "euclid", is required: the
+        figures (min angle, max cos, rho) are those of its rows.
+      tau: None (no temperature), "required" (``tau`` must be given) or a default temperature.
+      surrogate: tau is a smoothing temperature reached by continuation from 0.03 (a max-min surrogate), not a
+        model temperature (continuation from 16 tau).
+      score: how restarts are ranked: "objective" (min), "max_cos" (min) or "rho" (max).
+      hparams: {name: default} of scalar hyperparameters (any finite float; pass them to ``solve`` by name).
+      vanishing: the objective tends to 0 at its optimum; the stop test is then relative (``gtol * min(1, |f|)``).
+      masked: the objective honours ``class_mask``/``sample_mask`` (padded classes and samples are zero rows that
+        must not count), so grids may pad cells to shared shapes. False (default): every grid cell compiles at its
+        own shape and the masks are all ones.
+      solver: default solver name.
+      replace: allow replacing an earlier custom problem of this name.
+
+    Raises ValueError naming the argument on bad input. Returns the ``ProblemDef``.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name: expected a non-empty string, got {name!r}")
+    old = REGISTRY.get(name)
+    if old is not None and (not old.custom or not replace):
+        what = "a built-in problem" if not old.custom else "registered already (pass replace=True)"
+        raise ValueError(f"name: {name!r} is {what}")
+    if not callable(objective):
+        raise ValueError(f"objective: expected a callable f(point, hp) -> scalar, got {type(objective).__name__}")
+    pairs = tuple(factors.items()) if isinstance(factors, dict) else tuple(tuple(f) for f in factors)
+    for key, kind in pairs:
+        if not isinstance(key, str) or kind not in FACTOR_KINDS:
+            raise ValueError(f"factors: {key!r}: {kind!r} is not one of {list(FACTOR_KINDS)}")
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"factors: repeated keys in {keys}")
+    if dict(pairs).get("W") not in ("sphere", "euclid"):
+        raise ValueError('factors: a "W" factor of kind "sphere" or "euclid" is required (the classifier rows)')
+    if tau is None or tau == "required":
+        default_tau = None
+    elif is_finite_positive(tau) and not isinstance(tau, str):
+        default_tau = float(tau)
+    else:
+        raise ValueError(f'tau: expected None, "required" or a positive default temperature, got {tau!r}')
+    if surrogate and tau is None:
+        raise ValueError("surrogate: a surrogate needs a temperature (tau)")
+    if score not in SCORES:
+        raise ValueError(f"score: expected one of {list(SCORES)}, got {score!r}")
+    hp = {}
+    for k, v in (hparams or {}).items():
+        if k in RESERVED_HPARAMS or not isinstance(k, str) or not k.isidentifier():
+            raise ValueError(f"hparams: {k!r} is reserved or not a valid name")
+        try:
+            hp[k] = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"hparams: {k!r}: default must be a number, got {v!r}") from None
+        if not math.isfinite(hp[k]):
+            raise ValueError(f"hparams: {k!r}: default must be finite, got {v!r}")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver: unknown solver {solver!r}; choose one of {list(SOLVERS)}")
+    p = ProblemDef(name, objective, pairs, uses_tau=tau is not None, default_tau=default_tau,
+                   surrogate=bool(surrogate), score=score, hparams=tuple(sorted(hp.items())),
+                   uses_n=any(kind.endswith("_n") for _, kind in pairs), default_solver=solver,
+                   vanishing=bool(vanishing), doc=doc or f"custom problem {name!r}", masked=bool(masked), custom=True)
+    REGISTRY[name] = p
+    return p
+
+
+def unregister_problem(name: str) -> None:
+    """Remove a custom problem (built-in ones stay)."""
+    p = REGISTRY.get(name)
+    if p is None or not p.custom:
+        raise ValueError(f"name: {name!r} is not a registered custom problem")
+    del REGISTRY[name]
+
+
+@functools.lru_cache(maxsize=256)
+def check_objective(p: ProblemDef, C: int, d: int, n: int) -> None:
+    """Trace a custom objective abstractly (``jax.eval_shape``, nothing compiles) at (C, d, n) and raise a
+    ValueError naming it unless it returns a real scalar."""
+    import jax
+
+    f32 = jnp.float32
+    point = {k: jax.ShapeDtypeStruct(shape, f32) for k, shape in p.shapes(C, d, n).items()}
+    hp = {"class_mask": jax.ShapeDtypeStruct((C,), f32), "dim_mask": jax.ShapeDtypeStruct((d,), f32),
+          "sample_mask": jax.ShapeDtypeStruct((n,), f32)}
+    for k in (["tau"] if p.uses_tau else []) + [k for k, _ in p.hparams]:
+        hp[k] = jax.ShapeDtypeStruct((), f32)
+    try:
+        out = jax.eval_shape(p.objective, point, hp)
+    except Exception as e:  # the user's code: report any failure against the argument
+        raise ValueError(f"objective: problem {p.name!r} failed on a point of shapes "
+                         f"{ {k: v.shape for k, v in point.items()} }: {type(e).__name__}: {e}") from e
+    if not isinstance(out, jax.ShapeDtypeStruct) or out.shape != () or not jnp.issubdtype(out.dtype, jnp.floating):
+        got = getattr(out, "shape", None), getattr(out, "dtype", type(out).__name__)
+        raise ValueError(f"objective: problem {p.name!r} must return a real scalar, got shape/dtype {got}")
+
+
+#: hp keys the library fills itself.
+RESERVED_HPARAMS = ("class_mask", "dim_mask", "sample_mask", "tau", "taus")
 
 
 def get_problem(name: str) -> ProblemDef:

@@ -172,7 +172,10 @@ def next_pow2(x: int, lo: int = 1) -> int:
 
 
 def padded_shape(cell: Cell) -> tuple[int, int, int]:
-    """(C_pad, d_pad, n_pad) of a cell's bucket."""
+    """(C_pad, d_pad, n_pad) of a cell's bucket: powers of two, or the cell's own shape for a custom problem that
+    does not honour the masks (``ProblemDef.masked``)."""
+    if not cell.spec.pdef.masked:
+        return cell.C, cell.d, cell.n
     n_pad = next_pow2(cell.n) if cell.spec.pdef.uses_n else 1
     return next_pow2(cell.C, 4), next_pow2(cell.d), n_pad
 

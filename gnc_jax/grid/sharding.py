@@ -74,9 +74,10 @@ def pad_batch(specs: list, x0: dict, ndev: int) -> tuple[list, dict]:
 
 
 @functools.lru_cache(maxsize=None)
-def sharded_batch_solve(problem: str, solver, stages: int, mesh: Mesh):
-    """Jitted ``(x0, hp) -> Result``: ``api.compiled_batch_solve`` per device, lanes split over mesh."""
-    inner = api.compiled_batch_solve(problem, solver, stages)
+def sharded_batch_solve(p, solver, stages: int, mesh: Mesh):
+    """Jitted ``(x0, hp) -> Result``: ``api.compiled_batch_solve`` per device, lanes split over mesh (``p``: the
+    ``ProblemDef``)."""
+    inner = api.compiled_batch_solve(p, solver, stages)
     spec = P(AXIS)
     return jax.jit(jax.shard_map(inner, mesh=mesh, in_specs=(spec, spec), out_specs=spec, check_vma=False))
 
@@ -96,7 +97,7 @@ def solve_batch_sharded(specs: list, x0: dict, solver, *, stages: int, C_pad: in
     sharding = NamedSharding(mesh, P(AXIS))
     x0 = {k: _put(np.asarray(v, np_dtype), sharding) for k, v in x0.items()}
     hp = {k: _put(v, sharding) for k, v in hp.items()}
-    return sharded_batch_solve(specs[0].problem, solver, stages, mesh)(x0, hp)
+    return sharded_batch_solve(specs[0].pdef, solver, stages, mesh)(x0, hp)
 
 
 def drop_lanes(res, B: int):
