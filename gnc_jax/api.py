@@ -282,6 +282,36 @@ class SolveResult:
     restarts: dict
     history: dict | None = None
     refine_status: str | None = None
+    histories: dict | None = None
+    best_restart: int = 0
+
+    def history_columns(self, restart: int | None = None) -> dict:
+        """One restart's per-iteration log (``history=True``; default the reported restart) over the iterations
+        that ran, as columns: restart, stage, tau (problems with a temperature), iteration (counted over all
+        stages), value, grad_norm, step, accepted."""
+        if self.histories is None:
+            raise ValueError("history: solve with history=True to keep the per-iteration logs")
+        r = self.best_restart if restart is None else int(restart)
+        ran = self.histories["stage"][r] >= 0
+        cols = {"restart": np.full(int(ran.sum()), r), "stage": self.histories["stage"][r][ran]}
+        if "tau" in self.histories:
+            cols["tau"] = self.histories["tau"][r][ran]
+        cols["iteration"] = np.arange(int(ran.sum()))
+        for k in ("value", "grad_norm", "step", "accepted"):
+            cols[k] = self.histories[k][r][ran]
+        return cols
+
+    def history_frame(self, restarts: str = "best"):
+        """The per-iteration logs as a tidy pandas DataFrame (`history_columns`), one row per iteration that ran;
+        ``restarts``: "best" (the reported restart) or "all"."""
+        import pandas as pd
+
+        if restarts not in ("best", "all"):
+            raise ValueError(f"restarts: expected 'best' or 'all', got {restarts!r}")
+        if self.histories is None:
+            raise ValueError("history: solve with history=True to keep the per-iteration logs")
+        rows = [self.best_restart] if restarts == "best" else range(len(self.histories["value"]))
+        return pd.concat([pd.DataFrame(self.history_columns(r)) for r in rows], ignore_index=True)
 
     @property
     def ok(self) -> bool:
@@ -344,7 +374,9 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
         exp(-margin / tau), it is scaled by min(1, |f|): |grad| <= gtol * min(1, |f|), default 1e-7 in float32.
         dtype: float32 or float64 (enable x64 first).
       stages: temperature-continuation stages (default: 6 for surrogates, 4 for CE at tau < 0.5).
-      history: keep the per-iteration log of the best restart's last stage.
+      history: keep every restart's per-iteration log over all continuation stages: ``history`` (the best
+        restart's, arrays with ``stage`` and ``tau`` per iteration), ``histories`` (all, (R, L) arrays) and
+        ``history_frame()`` (a tidy DataFrame).
       init: optional explicit starting point (dict of arrays of the point's shape, or (R, ...)
         batches): an opt-in seed, e.g. a known code; off by default.
       refine: "tammes" and "softmax-code" only: finish every restart with the exact float64 max-min
@@ -382,7 +414,8 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     if refine:
         res, refine_status = refine_restarts(problem, res)
     seconds = time.perf_counter() - t0
-    return _assemble(spec, res, seconds, seed, solver_name, dtype, history, refine_status)
+    taus = tau_schedule(p, spec.tau, stages) if p.uses_tau else None
+    return _assemble(spec, res, seconds, seed, solver_name, dtype, history, refine_status, taus)
 
 
 def refine_restarts(problem: str, res: Result) -> tuple[Result, np.ndarray]:
@@ -416,8 +449,20 @@ def _validate_init(p: ProblemDef, init: dict, spec: Spec, restarts: int) -> dict
     return out
 
 
+def history_arrays(h, taus=None) -> dict:
+    """A batch's ``History`` (fields (R, L)) as numpy arrays with a ``stage`` for every entry (-1 past the last
+    iteration; 0 for a single-stage solve) and, given the stage temperatures ``taus``, each iteration's ``tau``."""
+    out = {k: np.asarray(v) for k, v in h._asdict().items() if v is not None}
+    if "stage" not in out:
+        out["stage"] = np.where(np.isnan(out["step"]), -1, 0).astype(np.int32)
+    if taus is not None:
+        taus = np.asarray(taus, np.float64)
+        out["tau"] = np.where(out["stage"] >= 0, taus[np.clip(out["stage"], 0, len(taus) - 1)], np.nan)
+    return out
+
+
 def _assemble(spec: Spec, res: Result, seconds: float, seed: int, solver_name: str, dtype, history: bool,
-              refine_status: np.ndarray | None = None) -> SolveResult:
+              refine_status: np.ndarray | None = None, taus=None) -> SolveResult:
     p = spec.pdef
     R = np.asarray(res.value).shape[0]
     figs = figures_of(spec.problem, res.x, spec.C, spec.d)
@@ -426,9 +471,10 @@ def _assemble(spec: Spec, res: Result, seconds: float, seed: int, solver_name: s
     keys = [_rank_key(p.score, figs[r], values[r], status[r]) for r in range(R)]
     best = int(np.argmin(keys))
     point = {k: np.asarray(v[best]) for k, v in res.x.items()}
-    hist = None
+    hist = hists = None
     if history and res.history is not None:
-        hist = {f: np.asarray(getattr(res.history, f)[best]) for f in res.history._fields}
+        hists = history_arrays(res.history, taus)
+        hist = {k: v[best] for k, v in hists.items()}
     restarts = {
         "objective": values,
         "max_cos": np.asarray([f["max_cos"] for f in figs]),
@@ -448,4 +494,4 @@ def _assemble(spec: Spec, res: Result, seconds: float, seed: int, solver_name: s
         max_cos=float(f["max_cos"]), min_margin=float(f["rho"]), objective=float(values[best]),
         status=Status(int(status[best])).name, steps=int(np.asarray(res.steps)[best]), seconds=seconds,
         seed=seed, solver=solver_name, dtype=jnp.dtype(dtype).name, restarts=restarts, history=hist,
-        refine_status=None if refine_status is None else str(refine_status[best]))
+        refine_status=None if refine_status is None else str(refine_status[best]), histories=hists, best_restart=best)

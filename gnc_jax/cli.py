@@ -52,20 +52,16 @@ def _cmd_solve(args) -> int:
 
 
 def _write_history_csv(path: str, res) -> None:
-    """One row per iteration of the best restart's last continuation stage: iteration, value, grad_norm, step,
-    accepted (the iterations it ran; the log's unused tail is dropped)."""
+    """One row per iteration of the best restart, every continuation stage in order (`history_columns`)."""
     import csv
 
-    import numpy as np
-
-    h = res.history
-    ran = int(np.sum(~np.isnan(h["step"])))  # the stage's iterations; ``res.steps`` counts every stage
+    cols = res.history_columns()
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["iteration", "value", "grad_norm", "step", "accepted"])
-        for i in range(ran):
-            out.writerow([i, repr(float(h["value"][i])), repr(float(h["grad_norm"][i])), repr(float(h["step"][i])),
-                          int(h["accepted"][i])])
+        out.writerow(list(cols))
+        for row in zip(*cols.values()):
+            out.writerow([repr(float(v)) if isinstance(v, float) or getattr(v, "dtype", None) is not None
+                          and v.dtype.kind == "f" else int(v) for v in row])
 
 
 def _cmd_demo(args) -> int:
@@ -102,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--refine", action="store_true",
                    help="tammes, softmax-code: finish every restart with the exact float64 max-min refinement")
     s.add_argument("--history", default=None, metavar="FILE.csv",
-                   help="write the best restart's per-iteration log (last stage) as CSV")
+                   help="write the best restart's per-iteration log (every stage) as CSV")
     s.add_argument("--float64", action="store_true", help="solve in float64 (enables jax x64)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--out", default=None, help="save the configuration to FILE.npz")

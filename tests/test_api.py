@@ -70,6 +70,24 @@ def test_history_is_returned_on_request():
     assert v.shape == (50,) and np.isfinite(v[: r.steps]).all() and np.isnan(v[r.steps:]).all()
 
 
+def test_history_covers_every_stage_of_every_restart():
+    r = gnc_jax.solve("ce-ufm", C=8, d=3, tau=0.1, n=2, restarts=3, history=True)
+    frame = r.history_frame("all")
+    taus = [1.0, 0.1 ** (1 / 3), 0.1 ** (2 / 3), 0.1]  # 4 stages from 16 tau capped at 1, geometric
+    for k in range(3):
+        rows = frame[frame.restart == k]
+        assert len(rows) == r.restarts["steps"][k] and list(rows.iteration) == list(range(len(rows)))
+        assert list(rows.stage) == sorted(rows.stage) and set(rows.stage) == {0, 1, 2, 3}
+        np.testing.assert_allclose(rows.groupby("stage").tau.first().to_numpy(), taus, rtol=1e-12)
+        assert rows.value.iloc[-1] == pytest.approx(r.restarts["objective"][k], rel=1e-6)
+    best = r.history_frame()
+    assert set(best.restart) == {r.best_restart} and best.value.iloc[-1] == pytest.approx(r.objective, rel=1e-6)
+    with pytest.raises(ValueError, match="history=True"):
+        gnc_jax.solve("riesz", C=5, d=3, restarts=1).history_frame()
+    with pytest.raises(ValueError, match="restarts"):
+        r.history_frame("some")
+
+
 def test_cli_json_and_out(tmp_path, capsys):
     out = tmp_path / "w.npz"
     assert main(["solve", "tammes", "--C", "6", "--d", "3", "--restarts", "2", "--json", "--out", str(out)]) == 0
@@ -111,7 +129,7 @@ def test_subpackages_load_on_first_attribute_access():
 
 
 def test_cli_refine_and_history_csv(tmp_path, capsys):
-    """`--refine` reports the refinement's status; `--history` writes the last stage's iterations as CSV."""
+    """`--refine` reports the refinement's status; `--history` writes every stage's iterations as CSV."""
     import csv
 
     hist = tmp_path / "h.csv"
@@ -122,7 +140,10 @@ def test_cli_refine_and_history_csv(tmp_path, capsys):
     assert d["refine_status"] == "CONVERGED" and abs(d["min_angle_deg"] - 90.0) < 1e-9  # octahedron, exact
     rows = list(csv.DictReader(open(hist)))
     assert rows and [int(r["iteration"]) for r in rows] == list(range(len(rows)))
-    assert len(rows) <= d["steps"] and all(np.isfinite(float(r["value"])) for r in rows)
+    assert len(rows) == d["steps"] and all(np.isfinite(float(r["value"])) for r in rows)
+    stages = [int(r["stage"]) for r in rows]
+    assert stages == sorted(stages) and stages[0] == 0 and max(stages) <= 5  # the 6 continuation stages, in order
+    assert float(rows[0]["tau"]) == pytest.approx(0.03) and float(rows[-1]["tau"]) == pytest.approx(1e-4)
     assert main(["solve", "riesz", "--C", "5", "--d", "3", "--refine"]) == 2
     assert "refine" in capsys.readouterr().err
 

@@ -104,6 +104,21 @@ def test_max_steps_status_and_complete_history():
     np.testing.assert_allclose(v[-1], float(res.value))
 
 
+def test_stage_histories_are_joined_in_order():
+    from gnc_jax.solvers.base import History
+    from gnc_jax.solvers.continuation import concat_stage_histories
+
+    v = jnp.asarray([[1.0, 2.0, 3.0, 9.0], [4.0, 9.0, 9.0, 9.0], [5.0, 6.0, 7.0, 8.0]])
+    h = History(v, 10 * v, v / 10, v < 5)
+    out = concat_stage_histories(h, jnp.asarray([3, 1, 4]))
+    np.testing.assert_array_equal(np.asarray(out.value)[:8], [1, 2, 3, 4, 5, 6, 7, 8])
+    assert np.isnan(np.asarray(out.value)[8:]).all() and np.asarray(out.value).shape == (12,)
+    np.testing.assert_array_equal(np.asarray(out.stage), [0, 0, 0, 1, 2, 2, 2, 2, -1, -1, -1, -1])
+    np.testing.assert_array_equal(np.asarray(out.grad_norm)[:8], 10 * np.arange(1, 9))
+    np.testing.assert_array_equal(np.asarray(out.accepted)[:8], np.arange(1, 9) < 5)
+    assert not np.asarray(out.accepted)[8:].any()
+
+
 def test_init_and_update_are_pure_steps():
     solver = RLBFGS()
     x0 = jax.tree.map(lambda a: a[0], _starts(1, 6, 3))

@@ -48,12 +48,14 @@ _MESSAGES = {
 
 
 class History(NamedTuple):
-    """Per-iteration log, arrays of shape (max_steps,); entries past ``steps`` are NaN."""
+    """Per-iteration log, arrays of shape (max_steps,) (a continuation: (stages * max_steps,), every stage's
+    iterations in order); entries past the last iteration are NaN (``accepted`` False, ``stage`` -1)."""
 
     value: Array  # objective at the accepted iterate after this iteration
     grad_norm: Array  # Riemannian gradient norm at that iterate
     step: Array  # step size tried in this iteration
     accepted: Array  # bool: was the trial accepted
+    stage: Array | None = None  # int32 continuation stage of the iteration (None: a single solve)
 
 
 class SolverState(NamedTuple):

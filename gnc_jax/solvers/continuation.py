@@ -29,7 +29,8 @@ def run_continuation(solver, fun: Callable, manifold, x0: PyTree, args: dict, ta
 
     Returns the last stage's result; ``steps`` and ``accepted`` count all stages; ``status`` is
     the last stage's unless an earlier stage went non-finite (then NONFINITE, and the point is
-    the last finite one). With ``solver.history`` the log is the last stage's.
+    the last finite one). With ``solver.history`` the log holds every stage's iterations in order
+    (``History.stage`` says which), length S * max_steps (`concat_stage_histories`).
     """
 
     def stage(carry, tau):
@@ -44,4 +45,21 @@ def run_continuation(solver, fun: Callable, manifold, x0: PyTree, args: dict, ta
     (x, steps, accepted, bad), results = jax.lax.scan(stage, (x0, zero, zero, jnp.zeros((), bool)), taus)
     last = jax.tree_util.tree_map(lambda a: a[-1], results)
     status = jnp.where(bad, Status.NONFINITE, last.status).astype(jnp.int32)
-    return last._replace(x=x, steps=steps, accepted=accepted, status=status)
+    history = None if results.history is None else concat_stage_histories(results.history, results.steps)
+    return last._replace(x=x, steps=steps, accepted=accepted, status=status, history=history)
+
+
+def concat_stage_histories(h: History, steps: jax.Array) -> History:
+    """Stage logs (S, M) with steps (S,) -> one (S * M,) log: stage s's first steps[s] entries follow stage
+    s - 1's, the rest is padding (NaN, accepted False, stage -1)."""
+    S, M = h.value.shape
+    i = jnp.arange(M)
+    offsets = jnp.cumsum(steps) - steps
+    target = jnp.where(i[None, :] < steps[:, None], offsets[:, None] + i[None, :], S * M).ravel()
+
+    def put(a, fill):
+        return jnp.full((S * M,), fill, a.dtype).at[target].set(a.ravel(), mode="drop")
+
+    stage = jnp.broadcast_to(jnp.arange(S, dtype=jnp.int32)[:, None], (S, M))
+    return History(put(h.value, jnp.nan), put(h.grad_norm, jnp.nan), put(h.step, jnp.nan), put(h.accepted, False),
+                   put(stage, -1))
