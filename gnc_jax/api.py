@@ -110,6 +110,8 @@ def make_spec(problem: str, C, d, tau=None, n=1, **hparams) -> Spec:
             hp[k] = _check_positive(k, v) if k in ("alpha", "beta") else _check_nonneg(k, v)
     if not p.uses_n and n != 1:
         raise ValueError(f"n: problem {problem!r} has one point per class; n must be 1")
+    if p.validate is not None:
+        p.validate(C, d, n, hp)
     if p.custom:
         check_objective(p, C, d, n)
     return Spec(problem, C, d, tau, n, tuple(sorted(hp.items())))
@@ -213,7 +215,10 @@ def compiled_batch_solve(problem: str | ProblemDef, solver, stages: int):
 @functools.lru_cache(maxsize=None)
 def _compiled_batch_solve(p: ProblemDef, solver, stages: int):
     def one(x0, hp):
-        manifold = p.manifold(hp["class_mask"], hp["dim_mask"], hp["sample_mask"])
+        rows = None
+        if p.sample_rows is not None:
+            rows = p.sample_rows(hp, hp["class_mask"].shape[-1], hp["sample_mask"].shape[-1], hp["class_mask"].dtype)
+        manifold = p.manifold(hp["class_mask"], hp["dim_mask"], hp["sample_mask"], rows)
         fun_hp = {k: v for k, v in hp.items() if k != "taus"}
         if p.uses_tau and stages > 1:
             return run_continuation(solver, p.objective, manifold, x0, fun_hp, hp["taus"])
@@ -364,7 +369,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
 
     Args:
       problem: "tammes", "softmax-code", "ce-ufm", "ce-ufm-collapsed", "ce-ufm-regularized",
-        "riesz", "mgd", "hug", or a name added by ``register_problem``.
+        "ce-ufm-regularized-imbalanced", "riesz", "mgd", "hug", or a name added by ``register_problem``.
       C, d: classes (points) and dimension; n: samples per class (ce-ufm, ce-ufm-regularized, hug).
       tau: CE temperature, or the final surrogate temperature for "tammes"/"softmax-code".
       restarts, seed: random starts (restart r uses numpy's generator seeded with [seed, r]).
@@ -384,7 +389,8 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
         the roundoff floor, `refine_restarts`) and rank the restarts by the refined figures. The refined
         points are float64; ``objective``/``status``/``steps`` stay those of the surrogate solve and
         ``restarts["refine_status"]`` holds the refinement statuses. ``seconds`` includes it.
-      **hparams: problem hyperparameters (lambda_W, lambda_H, lambda_b; s; alpha, beta; a custom problem's own).
+      **hparams: problem hyperparameters (lambda_W, lambda_H, lambda_b; minority, n_minor; s; alpha, beta; a custom
+        problem's own).
     """
     spec = make_spec(problem, C, d, tau, n, **hparams)
     restarts = _check_int("restarts", restarts, 1)

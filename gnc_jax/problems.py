@@ -38,6 +38,10 @@ class ProblemDef:
       masked: the objective honours ``hp["class_mask"]`` and ``hp["sample_mask"]``, so a grid may pad its cells to
         shared shapes; otherwise each grid cell compiles at its own (C, d, n).
       custom: registered by the user (`register_problem`), not built in.
+      sample_rows: ``(hp, K, n, dtype) -> (K, n)`` mask of the real sample rows where classes have different
+        numbers of samples (None: every real class has all n).
+      validate: ``(C, d, n, hparams dict) -> None``, raising ValueError naming the argument, for checks that tie
+        hyperparameters to the shape (run by ``make_spec`` before anything compiles).
     """
 
     name: str
@@ -54,11 +58,14 @@ class ProblemDef:
     doc: str = ""
     masked: bool = True
     custom: bool = False
+    sample_rows: Callable | None = None
+    validate: Callable | None = None
 
-    def manifold(self, class_mask, dim_mask, sample_mask):
-        """Product manifold with the masks of one problem (or of a batch: leading axes)."""
+    def manifold(self, class_mask, dim_mask, sample_mask, sample_rows=None):
+        """Product manifold with the masks of one problem (or of a batch: leading axes); ``sample_rows`` (K, n)
+        replaces class_mask x sample_mask as the mask of the per-sample factors."""
         cm, dm, sm = class_mask, dim_mask, sample_mask
-        cn = cm[..., :, None] * sm[..., None, :]  # (K, n) rows of sphere_n factors
+        cn = cm[..., :, None] * sm[..., None, :] if sample_rows is None else sample_rows  # (K, n) per-sample rows
         factors = {}
         for key, kind in self.factors:
             if kind == "sphere":
@@ -109,6 +116,25 @@ _register(ProblemDef(
     uses_tau=False, default_tau=None, surrogate=False, score="objective", uses_n=True,
     hparams=(("lambda_W", 5e-4), ("lambda_H", 5e-4), ("lambda_b", 5e-4)),
     doc="Regularized CE-UFM [NC21]: weight decay, no sphere."))
+
+
+def _validate_imbalance(C: int, d: int, n: int, hp: dict) -> None:
+    m, n_minor = hp["minority"], hp["n_minor"]
+    if m != int(m) or not 0 <= m <= C - 1:
+        raise ValueError(f"minority: the number of minority classes must be an integer in [0, C - 1 = {C - 1}], "
+                         f"got {m:g}")
+    if n_minor != int(n_minor) or not 1 <= n_minor <= n:
+        raise ValueError(f"n_minor: samples per minority class must be an integer in [1, n = {n}], got {n_minor:g}")
+
+
+_register(ProblemDef(
+    "ce-ufm-regularized-imbalanced", obj.ce_ufm_regularized_imbalanced,
+    (("W", "euclid"), ("H", "euclid_n"), ("b", "vector")), uses_tau=False, default_tau=None, surrogate=False,
+    score="objective", uses_n=True,
+    hparams=(("lambda_W", 5e-4), ("lambda_H", 5e-4), ("lambda_b", 5e-4), ("minority", 1.0), ("n_minor", 1.0)),
+    sample_rows=obj.minority_rows, validate=_validate_imbalance,
+    doc="Regularized CE-UFM with class imbalance: the last `minority` classes have n_minor of the n samples "
+        "(minority collapse)."))
 _register(ProblemDef(
     "riesz", obj.riesz_energy, (("W", "sphere"),), uses_tau=False, default_tau=None, surrogate=False,
     score="objective", hparams=(("s", 1.0),),

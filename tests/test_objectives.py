@@ -101,6 +101,28 @@ def test_regularized_ufm_at_the_closed_form_minimizer(x64):
     np.testing.assert_allclose(float(f), 0.19781481, atol=1e-8)
 
 
+def test_imbalanced_ufm_against_numpy_with_explicit_class_sizes(x64):
+    rng = np.random.default_rng(4)
+    K, d, n, lw, lh, lb = 5, 3, 4, 3e-3, 2e-2, 1e-2
+    w, h, b = rng.standard_normal((K, d)), rng.standard_normal((K, n, d)), rng.standard_normal(K)
+    sizes = [4, 4, 4, 2, 2]  # minority = 2 classes with n_minor = 2 of the n = 4 samples
+    data = [np.log(np.exp(h[k, i] @ w.T + b).sum()) - (h[k, i] @ w[k] + b[k]) for k in range(K)
+            for i in range(sizes[k])]
+    decay = lw * np.sum(w * w) + lh * sum(np.sum(h[k, : sizes[k]] ** 2) for k in range(K)) + lb * np.sum(b * b)
+    want = np.mean(data) + 0.5 * decay
+    hp = {"lambda_W": lw, "lambda_H": lh, "lambda_b": lb, "minority": 2.0, "n_minor": 2.0}
+    point = {"W": jnp.asarray(w), "H": jnp.asarray(h), "b": jnp.asarray(b)}  # unused rows non-zero: not counted
+    np.testing.assert_allclose(float(obj.ce_ufm_regularized_imbalanced(point, hp)), want, rtol=1e-13)
+    # padded: 2 extra classes and 1 extra sample; the minority stays the last *real* classes
+    wp, hpd, bp = np.zeros((7, 4)), np.zeros((7, 5, 4)), np.zeros(7)
+    wp[:K, :d], hpd[:K, :n, :d], bp[:K] = w, h, b
+    hpm = dict(hp, class_mask=jnp.asarray([1.0] * K + [0, 0]), sample_mask=jnp.asarray([1.0] * n + [0]))
+    got, g = jax.value_and_grad(obj.ce_ufm_regularized_imbalanced)(
+        {"W": jnp.asarray(wp), "H": jnp.asarray(hpd), "b": jnp.asarray(bp)}, hpm)
+    np.testing.assert_allclose(float(got), want, rtol=1e-13)
+    assert np.all(np.asarray(g["H"])[3:5, 2:] == 0) and np.all(np.asarray(g["H"])[K:] == 0)
+
+
 def test_masks_make_padding_invisible(x64):
     rng = np.random.default_rng(2)
     w = rng.standard_normal((5, 3)); w /= np.linalg.norm(w, axis=1, keepdims=True)

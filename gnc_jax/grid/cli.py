@@ -18,10 +18,7 @@ def _cmd_grid(args) -> int:
         if "=" not in item:
             raise ValueError(f"--set: expected NAME=VALUE, got {item!r}")
         k, v = item.split("=", 1)
-        try:
-            hparams[k] = float(v)
-        except ValueError:
-            raise ValueError(f"--set: {k}: expected a number, got {v!r}") from None
+        hparams[k] = v  # a number, a list "1,2,5" or an integer range "1:8": one grid axis
     cells = expand_grid(args.problem, args.C, args.d, args.tau, args.n, restarts=args.restarts, seed=args.seed,
                         **hparams)
     rows = run_grid(cells, solver=args.solver, max_steps=args.max_steps, db=args.db, chunk_cells=args.chunk,
@@ -72,7 +69,8 @@ def register(sub) -> None:
     g.add_argument("--solver", default="lbfgs", help="lbfgs (default), cg, gd, adam")
     g.add_argument("--max-steps", type=int, default=1000, help="iterations per continuation stage")
     g.add_argument("--chunk", type=int, default=64, help="cells per compiled call")
-    g.add_argument("--set", dest="hparam", action="append", metavar="NAME=VALUE", help="problem hyperparameter")
+    g.add_argument("--set", dest="hparam", action="append", metavar="NAME=VALUES",
+                   help="problem hyperparameter: a value, a list 1,2,5 or a range 1:8 (one more grid axis)")
     g.add_argument("--db", default=None, help="SQLite file: store rows, skip cells already there (resume)")
     g.add_argument("--float64", action="store_true", help="solve in float64 (enables jax x64)")
     g.add_argument("--devices", default="all",

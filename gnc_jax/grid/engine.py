@@ -146,9 +146,10 @@ class Cell:
 
 
 def expand_grid(problem: str, C, d, tau=None, n=1, restarts: int = 8, seed: int = 0, **hparams) -> list[Cell]:
-    """All cells of the product C x d x tau x n (in that nesting order), validated up front.
+    """All cells of the product C x d x tau x n x hyperparameters (in that nesting order), validated up front.
 
-    C, d, n: ints, lists or strings "4:512" (inclusive) / "2,3,4"; tau: floats, lists or "0.01,0.1".
+    C, d, n: ints, lists or strings "4:512" (inclusive) / "2,3,4"; tau and each hyperparameter: numbers, lists or
+    "0.01,0.1" (a hyperparameter also takes integer ranges "1:8", e.g. ``n_minor="1:8"``).
     Raises ValueError naming the offending argument.
     """
     get_problem(problem)  # unknown problem -> ValueError before anything else
@@ -160,9 +161,12 @@ def expand_grid(problem: str, C, d, tau=None, n=1, restarts: int = 8, seed: int 
     ns = _dedupe(parse_values("n", n, integer=True))
     if None in Cs or None in ds or None in ns:
         raise ValueError("C, d and n are required")
+    names = sorted(hparams)
+    axes = [_dedupe([float(v) for v in parse_values(k, hparams[k], integer=isinstance(hparams[k], str)
+                                                    and ":" in hparams[k])]) for k in names]
     cells = []
-    for c, dd, t, nn in itertools.product(Cs, ds, taus, ns):
-        cells.append(Cell(api.make_spec(problem, c, dd, t, nn, **hparams), seed, restarts))
+    for c, dd, t, nn, *hp in itertools.product(Cs, ds, taus, ns, *axes):
+        cells.append(Cell(api.make_spec(problem, c, dd, t, nn, **dict(zip(names, hp))), seed, restarts))
     return cells
 
 
@@ -393,12 +397,30 @@ def row_gap_deg(row: dict) -> float:
     return record_gap_deg(row["d"], row["C"], row["min_angle_deg"])
 
 
+def _hparams_of(row: dict) -> dict:
+    h = row.get("hparams") or {}
+    return json.loads(h) if isinstance(h, str) else dict(h)
+
+
+def varying_hparams(rows: list[dict]) -> list[str]:
+    """Hyperparameter names whose value differs between ``rows`` (each row's ``hparams``: JSON or dict), sorted."""
+    seen: dict[str, set] = {}
+    for r in rows:
+        for k, v in _hparams_of(r).items():
+            seen.setdefault(k, set()).add(v)
+    return sorted(k for k, vals in seen.items() if len(vals) > 1 or any(k not in _hparams_of(r) for r in rows))
+
+
 def format_table(rows: list[dict]) -> str:
     """A plain-text table of rows (dicts with ROW_FIELDS); Tammes rows add ``gap_deg`` to the record, refined
     runs their ``refine_status``."""
     cols = ["problem", "C", "d", "tau", "n", "min_angle_deg", "max_cos", "min_margin", "objective", "status",
             "steps", "seconds"]
     rows = [dict(r) for r in rows]
+    varying = varying_hparams(rows)
+    for r in rows:
+        r.update({k: _hparams_of(r).get(k) for k in varying})
+    cols[cols.index("n") + 1:cols.index("n") + 1] = varying
     if any(isinstance(r.get("refine_status"), str) for r in rows):  # NaN/None: a plain run's row
         cols.insert(cols.index("status") + 1, "refine_status")
     if any(r.get("problem") == "tammes" for r in rows):
@@ -419,7 +441,7 @@ def format_table(rows: list[dict]) -> str:
             return f"{v:.6g}"
         if k == "seconds":
             return f"{v:.3f}"
-        if k == "tau":
+        if k == "tau" or k in varying:
             return f"{v:g}"
         return str(v)
 

@@ -9,6 +9,7 @@ column too (SQLite treats NULLs as distinct in UNIQUE constraints). The best con
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import numpy as np
@@ -150,8 +151,8 @@ class GridStore:
 
 
 def to_dataframe(db, with_W: bool = False):
-    """All stored cells as a pandas DataFrame (sorted by problem, C, d, tau, n); ``with_W`` adds
-    a column of (C, d) float64 arrays. ``gap_deg``: best-known minus found min angle of Tammes rows
+    """All stored cells as a pandas DataFrame (sorted by problem, C, d, tau, n), one column per hyperparameter
+    after n (besides the ``hparams`` JSON); ``with_W`` adds a column of (C, d) float64 arrays. ``gap_deg``: best-known minus found min angle of Tammes rows
     (NaN for other problems and untabulated (d, C))."""
     import pandas as pd
 
@@ -163,6 +164,10 @@ def to_dataframe(db, with_W: bool = False):
         data = cur.fetchall()
     df = pd.DataFrame(data, columns=cols)
     df.insert(cols.index("min_angle_deg") + 1, "gap_deg", [row_gap_deg(r) for r in df.to_dict("records")])
+    hps = [json.loads(h) for h in df["hparams"]]
+    names = sorted({k for h in hps for k in h} - set(df.columns))
+    for i, k in enumerate(names):  # one column per hyperparameter, after n (NaN where a problem has none)
+        df.insert(df.columns.get_loc("n") + 1 + i, k, [h.get(k, np.nan) for h in hps])
     if with_W and len(df):
         df["W"] = [np.frombuffer(b, np.float64).reshape(c, d).copy() for b, c, d in zip(df["W"], df["C"], df["d"])]
     return df

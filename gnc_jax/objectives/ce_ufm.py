@@ -58,15 +58,43 @@ def ce_ufm_collapsed(point: dict, hp: dict) -> Array:
     return masked_mean(_ce_per_sample(logits, cm)[:, 0], cm)
 
 
+def _regularized(point: dict, hp: dict, weights: Array) -> Array:
+    w, h, b = point["W"], point["H"], point["b"]
+    k = h.shape[0]
+    cm = row_mask_or_ones(hp, "class_mask", k, w.dtype)
+    logits = jnp.einsum("kid,jd->kij", h, w, precision=PRECISION) + b[None, None, :]
+    data = masked_mean(_ce_per_sample(logits, cm), weights)
+    h_sq = jnp.sum(weights[..., None] * h * h)  # real samples only (padded/unused rows are zero anyway)
+    reg = 0.5 * (hp["lambda_W"] * jnp.sum(w * w) + hp["lambda_H"] * h_sq + hp["lambda_b"] * jnp.sum(b * b))
+    return data + reg
+
+
 def ce_ufm_regularized(point: dict, hp: dict) -> Array:
     """Regularized CE-UFM [NC21]: (1/N) Σ CE(W h_ki + b, k) + λ_W/2 ||W||² + λ_H/2 ||H||² + λ_b/2 ||b||².
 
     point: {"W": (K, d), "H": (K, n, d), "b": (K,)} (Euclidean); hp: {"lambda_W", "lambda_H", "lambda_b", masks}.
     """
-    w, h, b = point["W"], point["H"], point["b"]
-    k, n, _ = h.shape
-    cm = row_mask_or_ones(hp, "class_mask", k, w.dtype)
-    logits = jnp.einsum("kid,jd->kij", h, w, precision=PRECISION) + b[None, None, :]
-    data = masked_mean(_ce_per_sample(logits, cm), _sample_weights(hp, k, n, w.dtype))
-    reg = 0.5 * (hp["lambda_W"] * jnp.sum(w * w) + hp["lambda_H"] * jnp.sum(h * h) + hp["lambda_b"] * jnp.sum(b * b))
-    return data + reg
+    k, n, _ = point["H"].shape
+    return _regularized(point, hp, _sample_weights(hp, k, n, point["W"].dtype))
+
+
+def minority_rows(hp: dict, k: int, n: int, dtype) -> Array:
+    """(K, n) mask of the imbalanced model's real samples: of the C real classes (``class_mask``) the last
+    ``hp["minority"]`` keep the first ``hp["n_minor"]`` of their n samples (``sample_mask``), the others all n."""
+    cm = row_mask_or_ones(hp, "class_mask", k, dtype)
+    sm = row_mask_or_ones(hp, "sample_mask", n, dtype)
+    minor = jnp.arange(k) >= jnp.sum(cm) - hp["minority"]
+    count = jnp.where(minor, jnp.minimum(hp["n_minor"], jnp.sum(sm)), jnp.sum(sm))
+    return cm[:, None] * sm[None, :] * (jnp.arange(n)[None, :] < count[:, None]).astype(dtype)
+
+
+def ce_ufm_regularized_imbalanced(point: dict, hp: dict) -> Array:
+    """Regularized CE-UFM with class imbalance (minority collapse): as `ce_ufm_regularized`, the mean CE over the
+    N = (C − m) n + m n_minor real samples, where the last m = ``hp["minority"]`` classes have ``hp["n_minor"]``
+    samples and the others n (imbalance ratio R = n / n_minor). The unused feature rows are zero (masked).
+
+    point: {"W": (K, d), "H": (K, n, d), "b": (K,)}; hp: {"lambda_W", "lambda_H", "lambda_b", "minority", "n_minor",
+    masks}.
+    """
+    k, n, _ = point["H"].shape
+    return _regularized(point, hp, minority_rows(hp, k, n, point["W"].dtype))
