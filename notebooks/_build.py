@@ -267,11 +267,80 @@ assert rep.ok
 """ + FOOTER),
 ]
 
+# ---------------------------------------------------------------------------------------------------------------
+MINORITY = [
+    md("""
+# Minority collapse in the regularized CE-UFM with class imbalance
+
+**Statement checked** (*unconfirmed* reading, not in the SPEC: Fang et al., PNAS 2021, "minority collapse"): when
+some classes have far fewer samples than the others, the classifiers of the minority classes move together as the
+imbalance ratio R = n / n_minor grows, and become indistinguishable in the limit; with weight decay they can vanish
+outright at a finite R. The model is `ce-ufm-regularized-imbalanced`: the regularized CE-UFM [NC21] where the last
+`minority` classes keep `n_minor` of the `n` samples. At R = 1 it is the balanced model, whose optimum is the simplex
+ETF (SPEC §1, derived).
+
+**What we found** (2026-12-07, CPU, float64; K = 4 classes, 2 of them minority, d = 5, n = 100, λ_W = λ_H = λ,
+λ_b = 0, 4 restarts, every solve CONVERGED): with λ = 5e-3 the cosine between the two minority classifiers rises
+monotonically with R: −1/3 (the ETF, R = 1), −0.2523 (R = 2), −0.0519 (10), +0.0640 (20), +0.3168 (50), and at
+R = 100 it is 1.00000000: one direction, at 0.26 of the majority norm, while the majority pair opens from −1/3 to
+−0.8612. With λ = 2e-2 the collapse comes sooner (cos 1.00000000 at R = 5) and from R = 10 on the minority
+classifiers vanish (norm below 5e-9 of the majority's; their directions are then meaningless) and the majority pair
+is antipodal.
+"""),
+    code(SETUP),
+    code("""
+import jax, jax.numpy as jnp
+import gnc_jax
+jax.config.update("jax_enable_x64", True)  # float64: near the zero regime the optimum is flat
+K, d, minority = 4, 5, 2
+n = 20 if SMALL else 100
+ratios = [1, 4, 10, 20] if SMALL else [1, 2, 5, 10, 20, 50, 100]
+lambdas = [5e-3] if SMALL else [5e-3, 2e-2]
+rows = []
+for lam in lambdas:
+    for R in ratios:
+        r = gnc_jax.solve("ce-ufm-regularized-imbalanced", C=K, d=d, n=n, minority=minority, n_minor=n // R,
+                          lambda_W=lam, lambda_H=lam, lambda_b=0.0, restarts=4, max_steps=3000, dtype=jnp.float64)
+        W = r.point["W"]
+        norms = np.linalg.norm(W, axis=1)
+        unit = W / np.maximum(norms, 1e-30)[:, None]
+        rows.append(dict(lam=lam, R=R, n_minor=n // R, status=r.status, cos_minor=float(unit[2] @ unit[3]),
+                         cos_major=float(unit[0] @ unit[1]), norm_ratio=norms[2:].mean() / norms[:2].mean()))
+for row in rows:
+    print("lambda={lam:g} R={R:<4} n_minor={n_minor:<4} {status:<10} cos(minority) {cos_minor:+.8f}  "
+          "cos(majority) {cos_major:+.6f}  |w_min|/|w_maj| {norm_ratio:.2e}".format(**row))
+"""),
+    code("""
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+for lam in lambdas:
+    sel = [row for row in rows if row["lam"] == lam]
+    Rs = [row["R"] for row in sel]
+    axes[0].semilogx(Rs, [row["cos_minor"] for row in sel], "o-", label=f"minority pair, λ={lam:g}")
+    axes[0].semilogx(Rs, [row["cos_major"] for row in sel], "s--", label=f"majority pair, λ={lam:g}")
+    axes[1].loglog(Rs, [max(row["norm_ratio"], 1e-8) for row in sel], "o-", label=f"λ={lam:g}")
+axes[0].axhline(-1 / (K - 1), color="gray", lw=0.8)
+axes[0].set_xlabel("imbalance ratio R = n / n_minor"); axes[0].set_ylabel("cosine"); axes[0].legend(fontsize=8)
+axes[1].set_xlabel("R"); axes[1].set_ylabel("|w_minority| / |w_majority|"); axes[1].legend(fontsize=8)
+plt.tight_layout(); plt.show()
+"""),
+    code("""
+first = [row for row in rows if row["R"] == 1]
+assert all(abs(row["cos_minor"] + 1 / (K - 1)) < 1e-6 for row in first), "R = 1 is not the simplex ETF"
+sel = [row for row in rows if row["lam"] == lambdas[0]]
+assert all(b["cos_minor"] > a["cos_minor"] for a, b in zip(sel, sel[1:])), "minority cosine not increasing in R"
+last = sel[-1]
+print("verdict: minority classifiers",
+      "collapse to one direction" if last["cos_minor"] > 0.999 else
+      f"move together (cos {last['cos_minor']:+.4f} at R = {last['R']})")
+""" + FOOTER),
+]
+
 NOTEBOOKS = {
     "nc21_regularized_ufm.ipynb": NC21,
     "gnc_softmax_codes.ipynb": GNC,
     "hug_uniformity.ipynb": HUG,
     "tour.ipynb": TOUR,
+    "minority_collapse.ipynb": MINORITY,
 }
 
 

@@ -1,5 +1,5 @@
 """Notebooks: committed without outputs and in sync with notebooks/_build.py (fast), and executed end to end at the
-small size (GNC_NB_SMALL=1) with nbclient, failing on any cell error (about a minute for all four).
+small size (GNC_NB_SMALL=1) with nbclient, failing on any cell error (about a minute for all five).
 
 The kernel is this interpreter (sys.executable): a kernelspec pointing at it is written into a temporary
 JUPYTER_PATH, so the test does not depend on a globally installed ``python3`` kernel or on PATH.
@@ -14,7 +14,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
-NOTEBOOKS = ["tour.ipynb", "nc21_regularized_ufm.ipynb", "gnc_softmax_codes.ipynb", "hug_uniformity.ipynb"]
+NOTEBOOKS = ["tour.ipynb", "nc21_regularized_ufm.ipynb", "gnc_softmax_codes.ipynb", "hug_uniformity.ipynb",
+             "minority_collapse.ipynb"]
 KERNEL = "gnc-jax-test"
 
 
