@@ -1,4 +1,4 @@
-"""Command line: ``gnc-jax {demo,solve,compare,records,grid,show,plot} ...``.
+"""Command line: ``gnc-jax {demo,problems,solve,compare,records,grid,show,plot,theory} ...``.
 
 Bad input exits with status 2 and a message naming the argument, before anything compiles.
 """
@@ -64,6 +64,37 @@ def _write_history_csv(path: str, res) -> None:
                           and v.dtype.kind == "f" else int(v) for v in row])
 
 
+def problem_table() -> list[dict]:
+    """One dict per registered problem (built-in and custom): name, factors, temperature, hyperparameters with their
+    defaults, score, default solver, doc."""
+    from .api import REFINABLE
+    from .problems import REGISTRY
+
+    rows = []
+    for name, p in REGISTRY.items():
+        tau = ("required" if p.default_tau is None else p.default_tau) if p.uses_tau else None
+        rows.append({"name": name, "factors": dict(p.factors), "tau": tau, "surrogate": p.surrogate,
+                     "hparams": dict(p.hparams), "score": p.score, "solver": p.default_solver,
+                     "refinable": name in REFINABLE, "custom": p.custom, "doc": p.doc})
+    return rows
+
+
+def _cmd_problems(args) -> int:
+    rows = problem_table()
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for r in rows:
+        factors = ", ".join(f"{k}: {v}" for k, v in r["factors"].items())
+        extra = [f"tau {r['tau']}" + (" (surrogate)" if r["surrogate"] else "")] if r["tau"] is not None else []
+        extra += [f"{k}={v:g}" for k, v in r["hparams"].items()]
+        extra += ["--refine"] if r["refinable"] else []
+        extra += ["custom"] if r["custom"] else []
+        details = " ".join([f"[{factors}]"] + (["; ".join(extra)] if extra else []))
+        print(f"{r['name']:<31} {r['doc']}\n{'':<31} {details}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -79,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a small CPU demo: 24-point Tammes and a spherical CE-UFM")
     demo.add_argument("--quick", action="store_true", help="fewer restarts")
     demo.set_defaults(func=_cmd_demo)
+
+    pr = sub.add_parser("problems", help="list the problems (built-in and --import'ed) with their hyperparameters")
+    pr.add_argument("--json", action="store_true", help="print one JSON list")
+    pr.set_defaults(func=_cmd_problems)
 
     s = sub.add_parser("solve", help="solve one problem with many restarts")
     s.add_argument("problem", help="tammes, softmax-code, ce-ufm, ce-ufm-collapsed, ce-ufm-regularized, "
@@ -138,6 +173,9 @@ def import_problems(items) -> None:
         try:
             if is_file:
                 name = "gnc_jax_user_" + os.path.splitext(os.path.basename(item))[0]
+                loaded = sys.modules.get(name)
+                if loaded is not None and os.path.samefile(getattr(loaded, "__file__", "") or os.devnull, item):
+                    continue  # this process ran the file already (an import runs a module once)
                 spec = importlib.util.spec_from_file_location(name, item)
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[name] = module

@@ -1,5 +1,6 @@
 """Custom problems: ``gnc_jax.register_problem`` runs a user's objective through solve, grids and the CLI."""
 import contextlib
+import json
 import math
 
 import chex
@@ -144,12 +145,14 @@ def test_cli_import_runs_a_custom_problem(tmp_path, capsys):
         "gnc_jax.register_problem('cli-spread', lambda p, hp: jnp.sum(gram(p['W'])) * hp['scale'],\n"
         "                         {'W': 'sphere'}, hparams={'scale': 1.0})\n")
     try:
+        assert main(["--import", str(module), "problems", "--json"]) == 0
+        listed = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+        assert listed["cli-spread"]["custom"] and listed["cli-spread"]["hparams"] == {"scale": 1.0}
+        assert listed["tammes"]["refinable"] and not listed["tammes"]["custom"]
+        assert main(["problems"]) == 0 and "ce-ufm-regularized-imbalanced" in capsys.readouterr().out
         assert main(["--import", str(module), "solve", "cli-spread", "--C", "3", "--d", "2", "--set", "scale=2",
                      "--json"]) == 0
-        out = capsys.readouterr().out
-        import json
-
-        res = json.loads(out)
+        res = json.loads(capsys.readouterr().out)
         assert res["problem"] == "cli-spread" and abs(res["min_angle_deg"] - 120.0) < 1e-2
     finally:
         gnc_jax.unregister_problem("cli-spread")
