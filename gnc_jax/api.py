@@ -318,6 +318,29 @@ class SolveResult:
         rows = [self.best_restart] if restarts == "best" else range(len(self.histories["value"]))
         return pd.concat([pd.DataFrame(self.history_columns(r)) for r in rows], ignore_index=True)
 
+    def hessian_eigenvalues(self, max_dim: int = 4000) -> np.ndarray:
+        """Eigenvalues (ascending, float64) of the Riemannian Hessian of the problem's objective at the reported point
+        (the final temperature for problems with one): all >= 0 (up to roundoff) at a local minimum, one < 0 at a
+        saddle. Symmetries give zero modes (sphere codes: d(d-1)/2 rotations). Sphere rows are renormalized in
+        float64 first. Dense: the manifold dimension must stay below ``max_dim``
+        (``theory.checks.riemannian_hessian_eigs``)."""
+        from .theory.checks import riemannian_hessian_eigs
+
+        p = get_problem(self.problem)
+        kinds = {key: "sphere" if kind.startswith("sphere") else "euclidean" for key, kind in p.factors}
+        point = {k: np.asarray(v, np.float64) for k, v in self.point.items()}
+        for k, kind in kinds.items():
+            if kind == "sphere":
+                point[k] = point[k] / np.linalg.norm(point[k], axis=-1, keepdims=True)
+        dim = sum(v.size for v in point.values())
+        if dim > max_dim:
+            raise ValueError(f"max_dim: the Hessian would be {dim} x {dim} (dense); raise max_dim to allow it")
+        hp = {"class_mask": np.ones(self.C), "dim_mask": np.ones(self.d), "sample_mask": np.ones(self.n),
+              **{k: float(v) for k, v in self.hparams.items()}}
+        if self.tau is not None:
+            hp["tau"] = float(self.tau)
+        return riemannian_hessian_eigs(lambda x: p.objective(x, hp), point, kinds)
+
     @property
     def ok(self) -> bool:
         return self.status != Status.NONFINITE.name

@@ -88,6 +88,16 @@ def test_history_covers_every_stage_of_every_restart():
         r.history_frame("some")
 
 
+def test_hessian_eigenvalues_tell_a_minimum_from_a_saddle():
+    tet = gnc_jax.solve("riesz", C=4, d=3, restarts=2).hessian_eigenvalues()
+    assert tet.shape == (8,) and np.sum(np.abs(tet) < 1e-4) == 3 and tet[3] > 1.0  # 3 rotations, the rest > 0
+    square = np.array([[1.0, 0, 0], [0, 1, 0], [-1, 0, 0], [0, -1, 0]])  # critical by symmetry: a saddle
+    r = gnc_jax.solve("riesz", C=4, d=3, restarts=1, init={"W": square})
+    assert r.steps == 0 and r.hessian_eigenvalues()[0] < -0.5
+    with pytest.raises(ValueError, match="max_dim"):
+        r.hessian_eigenvalues(max_dim=10)
+
+
 def test_cli_json_and_out(tmp_path, capsys):
     out = tmp_path / "w.npz"
     assert main(["solve", "tammes", "--C", "6", "--d", "3", "--restarts", "2", "--json", "--out", str(out)]) == 0
