@@ -55,13 +55,14 @@ def _write_history_csv(path: str, res) -> None:
     """One row per iteration of the best restart, every continuation stage in order (`history_columns`)."""
     import csv
 
+    import numpy as np
+
     cols = res.history_columns()
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(list(cols))
         for row in zip(*cols.values()):
-            out.writerow([repr(float(v)) if isinstance(v, float) or getattr(v, "dtype", None) is not None
-                          and v.dtype.kind == "f" else int(v) for v in row])
+            out.writerow([repr(float(v)) if np.asarray(v).dtype.kind == "f" else int(v) for v in row])
 
 
 def problem_table() -> list[dict]:

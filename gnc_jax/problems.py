@@ -210,10 +210,15 @@ def register_problem(name: str, objective: Callable, factors, *, tau: str | floa
         raise ValueError("surrogate: a surrogate needs a temperature (tau)")
     if score not in SCORES:
         raise ValueError(f"score: expected one of {list(SCORES)}, got {score!r}")
+    import inspect
+
+    from . import api
+
+    reserved = set(RESERVED_HPARAMS) | set(inspect.signature(api.solve).parameters) - {"hparams"}
     hp = {}
     for k, v in (hparams or {}).items():
-        if k in RESERVED_HPARAMS or not isinstance(k, str) or not k.isidentifier():
-            raise ValueError(f"hparams: {k!r} is reserved or not a valid name")
+        if not isinstance(k, str) or not k.isidentifier() or k in reserved:
+            raise ValueError(f"hparams: {k!r} is not a valid name or is taken (masks, tau, solve's arguments)")
         try:
             hp[k] = float(v)
         except (TypeError, ValueError):

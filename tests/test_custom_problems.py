@@ -91,6 +91,7 @@ def test_register_problem_rejects_bad_input_naming_the_argument():
         (dict(surrogate=True), "surrogate"),
         (dict(score="best"), "score"),
         (dict(hparams={"class_mask": 1.0}), "hparams"),
+        (dict(hparams={"restarts": 1.0}), "hparams"),
         (dict(hparams={"t": float("nan")}), "hparams"),
         (dict(solver="newton"), "solver"),
     ]

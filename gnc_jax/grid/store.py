@@ -152,8 +152,8 @@ class GridStore:
 
 def to_dataframe(db, with_W: bool = False):
     """All stored cells as a pandas DataFrame (sorted by problem, C, d, tau, n), one column per hyperparameter
-    after n (besides the ``hparams`` JSON); ``with_W`` adds a column of (C, d) float64 arrays. ``gap_deg``: best-known minus found min angle of Tammes rows
-    (NaN for other problems and untabulated (d, C))."""
+    after n (besides the ``hparams`` JSON); ``with_W`` adds a column of (C, d) float64 arrays. ``gap_deg``:
+    best-known minus found min angle of Tammes rows (NaN for other problems and untabulated (d, C))."""
     import pandas as pd
 
     from .engine import row_gap_deg
