@@ -353,6 +353,7 @@ class SolveResult:
                                                  "seed", "solver", "dtype")}
         if self.refine_status is not None:
             out["refine_status"] = self.refine_status
+        out["best_restart"] = self.best_restart
         out["hparams"] = dict(self.hparams)
         out["restarts"] = {k: np.asarray(v).tolist() for k, v in self.restarts.items()}
         return out
@@ -361,9 +362,26 @@ class SolveResult:
         return json.dumps(self.to_dict(), allow_nan=True)
 
     def save(self, path: str) -> None:
-        """Save the configuration and figures to ``path`` (.npz)."""
+        """Save the configuration, figures, per-restart table and (``history=True``) the logs to ``path`` (.npz);
+        `load` reads it back."""
         arrays = {f"point_{k}": v for k, v in self.point.items()}
+        arrays.update({f"history_{k}": v for k, v in (self.histories or {}).items()})
         np.savez(path, W=self.W, summary=np.asarray(self.to_json()), **arrays)
+
+    @classmethod
+    def load(cls, path: str) -> "SolveResult":
+        """A result saved by `save` (``point`` can seed another solve: ``solve(..., init=r.point)``)."""
+        with np.load(path, allow_pickle=False) as z:
+            if "summary" not in z.files or "W" not in z.files:
+                raise ValueError(f"path: {path!r} is not a file written by SolveResult.save")
+            d = json.loads(str(z["summary"]))
+            point = {k[len("point_"):]: z[k] for k in z.files if k.startswith("point_")}
+            hists = {k[len("history_"):]: z[k] for k in z.files if k.startswith("history_")} or None
+            W = z["W"]
+        restarts = {k: np.asarray(v) for k, v in d.pop("restarts").items()}
+        best = d.pop("best_restart", 0)
+        return cls(**d, point=point, W=W, restarts=restarts, histories=hists, best_restart=best,
+                   history=None if hists is None else {k: v[best] for k, v in hists.items()})
 
     def summary(self) -> str:
         tau = "" if self.tau is None else f" tau={self.tau:g}"

@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import chex
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -96,6 +97,23 @@ def test_hessian_eigenvalues_tell_a_minimum_from_a_saddle():
     assert r.steps == 0 and r.hessian_eigenvalues()[0] < -0.5
     with pytest.raises(ValueError, match="max_dim"):
         r.hessian_eigenvalues(max_dim=10)
+
+
+def test_saved_result_loads_back_and_seeds_a_solve(tmp_path):
+    from gnc_jax.api import SolveResult
+
+    r = gnc_jax.solve("ce-ufm", C=6, d=3, tau=0.2, n=2, restarts=3, history=True)
+    r.save(tmp_path / "r.npz")
+    q = SolveResult.load(tmp_path / "r.npz")
+    chex.assert_trees_all_close(q.point, r.point, atol=0, rtol=0)
+    assert q.summary() == r.summary() and q.best_restart == r.best_restart
+    np.testing.assert_array_equal(q.restarts["min_margin"], r.restarts["min_margin"])
+    assert q.history_frame("all").equals(r.history_frame("all"))
+    again = gnc_jax.solve("ce-ufm", C=6, d=3, tau=0.2, n=2, restarts=1, init=q.point)
+    assert again.objective <= r.objective * (1 + 1e-6)
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match="path"):
+        SolveResult.load(tmp_path / "other.npz")
 
 
 def test_cli_json_and_out(tmp_path, capsys):
