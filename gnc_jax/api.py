@@ -406,7 +406,7 @@ def _rank_key(score: str, fig: dict, value: float, status: int) -> float:
 def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, restarts: int = 8, seed: int = 0,
           solver: str | Any = None, max_steps: int = 1000, gtol: float | None = None, dtype=jnp.float32,
           stages: int | None = None, history: bool = False, init: dict | None = None, refine: bool = False,
-          **hparams) -> SolveResult:
+          devices="all", **hparams) -> SolveResult:
     """Solve one problem with ``restarts`` random starts in one compiled, batched program.
 
     Args:
@@ -431,6 +431,8 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
         the roundoff floor, `refine_restarts`) and rank the restarts by the refined figures. The refined
         points are float64; ``objective``/``status``/``steps`` stay those of the surrogate solve and
         ``restarts["refine_status"]`` holds the refinement statuses. ``seconds`` includes it.
+      devices: "all" (default) or a count N: the restarts are sharded over the first N local devices (one 1-D
+        mesh, as grids do; `grid.sharding`), padded to a multiple of N with dummy lanes that are dropped.
       **hparams: problem hyperparameters (lambda_W, lambda_H, lambda_b; minority, n_minor; s; alpha, beta; a custom
         problem's own).
     """
@@ -455,9 +457,17 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     else:
         x0 = _validate_init(p, init, spec, restarts)
 
+    from .grid import sharding
+
+    mesh = sharding.make_mesh(devices)  # validates ``devices`` before anything compiles
     t0 = time.perf_counter()
-    res = solve_batch([spec] * restarts, x0, solver_obj, stages=stages, C_pad=C, d_pad=d, n_pad=n, dtype=dtype)
-    res = jax.device_get(jax.block_until_ready(res))
+    if mesh.size == 1:
+        res = solve_batch([spec] * restarts, x0, solver_obj, stages=stages, C_pad=C, d_pad=d, n_pad=n, dtype=dtype)
+        res = jax.device_get(jax.block_until_ready(res))
+    else:
+        res = sharding.solve_batch_sharded([spec] * restarts, x0, solver_obj, stages=stages, C_pad=C, d_pad=d,
+                                           n_pad=n, mesh=mesh, dtype=dtype)
+        res = sharding.drop_lanes(jax.device_get(jax.block_until_ready(res)), restarts)
     refine_status = None
     if refine:
         res, refine_status = refine_restarts(problem, res)

@@ -61,6 +61,9 @@ _CHILD = textwrap.dedent("""
     mesh = sharding.make_mesh("all")
     res = sharding.solve_batch_sharded(specs, x0, solver, stages=1, C_pad=4, d_pad=4, n_pad=1,
                                        mesh=mesh, dtype=jnp.float64)
+    import gnc_jax
+    solves = [gnc_jax.solve("ce-ufm", C=5, d=3, tau=0.2, n=2, restarts=5, seed=3, dtype=jnp.float64, devices=dev,
+                            max_steps=200) for dev in (1, "all")]
     keep = ("C", "d", "status", "min_angle_deg", "max_cos", "min_margin", "objective", "device")
     print(json.dumps({
         "one": [{k: r[k] for k in keep} for r in one],
@@ -69,6 +72,8 @@ _CHILD = textwrap.dedent("""
         "shape": list(res.value.shape),
         "spec": str(res.value.sharding.spec),
         "shards": sorted(s.data.shape[0] for s in res.value.addressable_shards),
+        "solve_margins": [r.restarts["min_margin"].tolist() for r in solves],
+        "solve_status": [r.restarts["status"].tolist() for r in solves],
     }))
 """)
 
@@ -84,6 +89,9 @@ def test_sharded_grid_matches_unsharded_on_8_host_devices():
     one, eight = got["one"], got["eight"]
     assert [(r["C"], r["d"]) for r in one] == [(r["C"], r["d"]) for r in eight] and len(one) == 4
     assert {r["device"] for r in eight} == {one[0]["device"] + " x8"}
+    m1, m8 = got["solve_margins"]  # solve(devices=...) shards the 5 restarts over 8 lanes, dummies dropped
+    assert len(m1) == len(m8) == 5 and np.allclose(m1, m8, atol=1e-10)
+    assert got["solve_status"][0] == got["solve_status"][1]
     for a, b in zip(one, eight):
         assert a["status"] == b["status"]
         assert abs(a["min_angle_deg"] - b["min_angle_deg"]) < 1e-6
