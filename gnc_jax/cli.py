@@ -194,6 +194,11 @@ def main(argv=None) -> int:
     try:
         import_problems(args.imports)
         return args.func(args)
+    except BrokenPipeError:  # output piped into a reader that stopped early (``| head``): not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
     except ValueError as e:
         print(f"gnc-jax: error: {e}", file=sys.stderr)
         return 2
