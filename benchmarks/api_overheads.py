@@ -1,0 +1,87 @@
+"""What the conveniences cost: per-iteration logs, a custom problem against the same built-in one, and a grid sweep
+over a hyperparameter axis.
+
+Each case is solved twice and the second call timed (its program is compiled by then); the first call's time, with
+compilation, is reported too. Cases:
+  * history: ``solve(..., history=True)`` (every stage's log of every restart) against ``history=False``;
+  * custom: ``register_problem`` with the built-in Riesz energy's own function against the built-in "riesz"
+    (same starts: the points must agree exactly);
+  * sweep: ``run_grid`` of the imbalanced regularized CE-UFM over ``n_minor`` (one compiled bucket) against a loop
+    of single ``solve`` calls over the same cells.
+
+    python benchmarks/api_overheads.py [--restarts 32] [--out api_overheads]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+import gnc_jax
+from _meta import run_meta  # noqa: E402  benchmarks/_meta.py
+from gnc_jax import objectives as obj
+from gnc_jax.grid import expand_grid, run_grid
+
+
+def twice(fn):
+    """(result, first-call seconds, second-call seconds)."""
+    t0 = time.perf_counter()
+    fn()
+    t1 = time.perf_counter()
+    out = fn()
+    return out, t1 - t0, time.perf_counter() - t1
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--restarts", type=int, default=32)
+    ap.add_argument("--out", default="api_overheads", help="writes OUT.json")
+    a = ap.parse_args(argv)
+    R = a.restarts
+    rows = []
+
+    for problem, kw in (("tammes", dict(C=24, d=3)), ("ce-ufm", dict(C=10, d=3, tau=0.1, n=2))):
+        for history in (False, True):
+            r, cold, warm = twice(lambda: gnc_jax.solve(problem, restarts=R, history=history, **kw))
+            rows.append(dict(case="history", variant=f"{problem} history={history}", cold_s=cold, warm_s=warm,
+                             steps=int(np.sum(r.restarts["steps"])), value=r.objective))
+
+    gnc_jax.register_problem("riesz-copy", obj.riesz_energy, {"W": "sphere"}, hparams={"s": 1.0}, masked=True)
+    try:
+        pts = {}
+        for name in ("riesz", "riesz-copy"):
+            r, cold, warm = twice(lambda: gnc_jax.solve(name, C=32, d=3, restarts=R, s=1.0))
+            pts[name] = r.point["W"]
+            rows.append(dict(case="custom", variant=name, cold_s=cold, warm_s=warm,
+                             steps=int(np.sum(r.restarts["steps"])), value=r.objective))
+        same = bool(np.array_equal(pts["riesz"], pts["riesz-copy"]))
+    finally:
+        gnc_jax.unregister_problem("riesz-copy")
+
+    hp = dict(C=4, d=5, n=100, minority=2, lambda_W=5e-3, lambda_H=5e-3, lambda_b=0.0)
+    n_minors = [1, 2, 5, 10, 20, 50, 100]
+    cells = expand_grid("ce-ufm-regularized-imbalanced", restarts=4, n_minor=n_minors, **hp)
+    grid_rows, cold, warm = twice(lambda: run_grid(cells, max_steps=3000, progress=False))
+    rows.append(dict(case="sweep", variant=f"run_grid, {len(cells)} cells x 4 restarts", cold_s=cold, warm_s=warm,
+                     steps=int(sum(r["steps"] for r in grid_rows)), value=float(grid_rows[0]["max_cos"])))
+    loop, cold, warm = twice(lambda: [gnc_jax.solve("ce-ufm-regularized-imbalanced", restarts=4, max_steps=3000,
+                                                    n_minor=m, **hp) for m in n_minors])
+    rows.append(dict(case="sweep", variant=f"loop of solve, {len(n_minors)} calls x 4 restarts", cold_s=cold,
+                     warm_s=warm, steps=int(sum(r.steps for r in loop)), value=float(loop[0].max_cos)))
+
+    print(f"{'case':<8} {'variant':<44} {'cold s':>8} {'warm s':>8} {'steps':>7}  value")
+    for r in rows:
+        print(f"{r['case']:<8} {r['variant']:<44} {r['cold_s']:8.2f} {r['warm_s']:8.3f} {r['steps']:7d}  {r['value']:.9g}")
+    print(f"custom copy of riesz gives the built-in's points exactly: {same}")
+    with open(a.out + ".json", "w") as f:
+        json.dump({"meta": dict(run_meta(), command=" ".join(sys.argv)), "rows": rows, "custom_identical": same}, f,
+                  indent=1)
+    print(f"wrote {a.out}.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
