@@ -411,7 +411,8 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
 
     Args:
       problem: "tammes", "softmax-code", "ce-ufm", "ce-ufm-collapsed", "ce-ufm-regularized",
-        "ce-ufm-regularized-imbalanced", "riesz", "mgd", "hug", or a name added by ``register_problem``.
+        "ce-ufm-imbalanced", "ce-ufm-regularized-imbalanced", "riesz", "mgd", "hug", or a name added by
+        ``register_problem``.
       C, d: classes (points) and dimension; n: samples per class (ce-ufm, ce-ufm-regularized, hug).
       tau: CE temperature, or the final surrogate temperature for "tammes"/"softmax-code".
       restarts, seed: random starts (restart r uses numpy's generator seeded with [seed, r]).

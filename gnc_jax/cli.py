@@ -117,13 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=_cmd_problems)
 
     s = sub.add_parser("solve", help="solve one problem with many restarts")
-    s.add_argument("problem", help="tammes, softmax-code, ce-ufm, ce-ufm-collapsed, ce-ufm-regularized, "
-                   "ce-ufm-regularized-imbalanced, riesz, mgd, hug, or a custom problem (--import)")
+    s.add_argument("problem", help="tammes, softmax-code, ce-ufm, ce-ufm-collapsed, ce-ufm-imbalanced, "
+                   "ce-ufm-regularized, ce-ufm-regularized-imbalanced, riesz, mgd, hug, or a custom problem (--import)")
     s.add_argument("--C", type=int, required=True, help="number of classes / points (>= 2)")
     s.add_argument("--d", type=int, required=True, help="dimension (>= 1)")
     s.add_argument("--tau", type=float, default=None, help="temperature (CE) or final surrogate temperature")
     s.add_argument("--n", type=int, default=1,
-                   help="samples per class (ce-ufm, ce-ufm-regularized[-imbalanced], hug; the majority classes)")
+                   help="samples per class (ce-ufm*, hug; the majority classes of the imbalanced models)")
     s.add_argument("--restarts", type=int, default=8)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--solver", default=None, help="lbfgs (default), cg, gd, adam")

@@ -128,6 +128,11 @@ def _validate_imbalance(C: int, d: int, n: int, hp: dict) -> None:
 
 
 _register(ProblemDef(
+    "ce-ufm-imbalanced", obj.ce_ufm_imbalanced, (("W", "sphere"), ("H", "sphere_n")), uses_tau=True,
+    default_tau=None, surrogate=False, score="objective", uses_n=True, vanishing=True,
+    hparams=(("minority", 1.0), ("n_minor", 1.0)), sample_rows=obj.minority_rows, validate=_validate_imbalance,
+    doc="Spherical CE-UFM with class imbalance: the last `minority` classes have n_minor of the n samples."))
+_register(ProblemDef(
     "ce-ufm-regularized-imbalanced", obj.ce_ufm_regularized_imbalanced,
     (("W", "euclid"), ("H", "euclid_n"), ("b", "vector")), uses_tau=False, default_tau=None, surrogate=False,
     score="objective", uses_n=True,

@@ -276,7 +276,7 @@ MINORITY = [
 some classes have far fewer samples than the others, the classifiers of the minority classes move together as the
 imbalance ratio R = n / n_minor grows, and become indistinguishable in the limit; with weight decay they can vanish
 outright at a finite R. The model is `ce-ufm-regularized-imbalanced`: the regularized CE-UFM [NC21] where the last
-`minority` classes keep `n_minor` of the `n` samples. At R = 1 it is the balanced model, whose optimum is the simplex
+`minority` classes keep `n_minor` of the `n` samples; `ce-ufm-imbalanced` is its spherical counterpart. At R = 1 it is the balanced model, whose optimum is the simplex
 ETF (SPEC §1, derived).
 
 **What we found** (2026-12-07, CPU, float64; K = 4 classes, 2 of them minority, d = 5, n = 100, λ_W = λ_H = λ,
@@ -285,7 +285,9 @@ monotonically with R: −1/3 (the ETF, R = 1), −0.2523 (R = 2), −0.0519 (10)
 R = 100 it is 1.00000000: one direction, at 0.26 of the majority norm, while the majority pair opens from −1/3 to
 −0.8612. With λ = 2e-2 the collapse comes sooner (cos 1.00000000 at R = 5) and from R = 10 on the minority
 classifiers vanish (norm below 5e-9 of the majority's; their directions are then meaningless) and the majority pair
-is antipodal.
+is antipodal. On the sphere (`ce-ufm-imbalanced`, unit classifiers and features, τ = 0.1, same K, d, n) the minority
+pair also closes with R but slowly and without collapsing: cos −1/3, −0.0574 (R = 10), +0.0316 (20), +0.1476 (50),
++0.2323 (100), the majority pair opening to −0.6423.
 """),
     code(SETUP),
     code("""
@@ -311,7 +313,19 @@ for row in rows:
           "cos(majority) {cos_major:+.6f}  |w_min|/|w_maj| {norm_ratio:.2e}".format(**row))
 """),
     code("""
+# the spherical model (`ce-ufm-imbalanced`): unit classifiers and features, tau = 0.1; norms cannot shrink
+spherical = []
+for R in ratios:
+    r = gnc_jax.solve("ce-ufm-imbalanced", C=K, d=d, n=n, tau=0.1, minority=minority, n_minor=n // R, restarts=4,
+                      dtype=jnp.float64)
+    W = r.point["W"]
+    spherical.append(dict(R=R, status=r.status, cos_minor=float(W[2] @ W[3]), cos_major=float(W[0] @ W[1])))
+    print("spherical tau=0.1 R={R:<4} {status:<10} cos(minority) {cos_minor:+.6f}  cos(majority) {cos_major:+.6f}"
+          .format(**spherical[-1]))
+"""),
+    code("""
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+axes[0].semilogx(ratios, [row["cos_minor"] for row in spherical], "k^-", label="minority pair, spherical τ=0.1")
 for lam in lambdas:
     sel = [row for row in rows if row["lam"] == lam]
     Rs = [row["R"] for row in sel]
@@ -328,10 +342,12 @@ first = [row for row in rows if row["R"] == 1]
 assert all(abs(row["cos_minor"] + 1 / (K - 1)) < 1e-6 for row in first), "R = 1 is not the simplex ETF"
 sel = [row for row in rows if row["lam"] == lambdas[0]]
 assert all(b["cos_minor"] > a["cos_minor"] for a, b in zip(sel, sel[1:])), "minority cosine not increasing in R"
+assert abs(spherical[0]["cos_minor"] + 1 / (K - 1)) < 1e-6, "spherical R = 1 is not the simplex ETF"
 last = sel[-1]
 print("verdict: minority classifiers",
       "collapse to one direction" if last["cos_minor"] > 0.999 else
-      f"move together (cos {last['cos_minor']:+.4f} at R = {last['R']})")
+      f"move together (cos {last['cos_minor']:+.4f} at R = {last['R']})",
+      f"with weight decay; on the sphere they reach cos {spherical[-1]['cos_minor']:+.4f} at R = {spherical[-1]['R']}")
 """ + FOOTER),
 ]
 

@@ -26,6 +26,21 @@ def test_without_minority_it_is_the_balanced_model():
     assert c.max_cos == pytest.approx(-1 / 3, abs=1e-4)  # the simplex ETF (float32: the optimum is flat)
 
 
+def test_spherical_imbalanced_model_reduces_to_ce_ufm_and_pulls_the_minority_together(x64):
+    import jax.numpy as jnp
+
+    a = gnc_jax.solve("ce-ufm-imbalanced", C=4, d=3, n=3, tau=0.2, minority=0, restarts=2, dtype=jnp.float64)
+    b = gnc_jax.solve("ce-ufm", C=4, d=3, n=3, tau=0.2, restarts=2, dtype=jnp.float64)
+    chex.assert_trees_all_close(a.point, b.point, rtol=1e-9, atol=1e-10)
+    cos = []
+    for n_minor in (20, 5, 1):
+        r = gnc_jax.solve("ce-ufm-imbalanced", C=4, d=3, n=20, tau=0.1, minority=2, n_minor=n_minor, restarts=4,
+                          dtype=jnp.float64)
+        cos.append(_cos(r.point["W"], 2, 3))
+        np.testing.assert_allclose(np.linalg.norm(r.point["W"], axis=1), 1.0, atol=1e-12)  # unit rows: no shrinking
+    assert cos[0] == pytest.approx(-1 / 3, abs=1e-6) and np.all(np.diff(cos) > 0.05)
+
+
 def test_minority_classifiers_collapse_as_the_imbalance_grows():
     cos_minor, cos_major = [], []
     for n_minor in (100, 20, 5, 1):  # imbalance ratio R = 1, 5, 20, 100

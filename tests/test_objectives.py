@@ -121,6 +121,11 @@ def test_imbalanced_ufm_against_numpy_with_explicit_class_sizes(x64):
         {"W": jnp.asarray(wp), "H": jnp.asarray(hpd), "b": jnp.asarray(bp)}, hpm)
     np.testing.assert_allclose(float(got), want, rtol=1e-13)
     assert np.all(np.asarray(g["H"])[3:5, 2:] == 0) and np.all(np.asarray(g["H"])[K:] == 0)
+    # the spherical model on the same sizes: the mean CE of W h / tau over the real samples
+    tau = 0.3
+    data = [np.log(np.exp(h[k, i] @ w.T / tau).sum()) - h[k, i] @ w[k] / tau for k in range(K) for i in range(sizes[k])]
+    got = obj.ce_ufm_imbalanced({"W": jnp.asarray(w), "H": jnp.asarray(h)}, dict(hp, tau=tau))
+    np.testing.assert_allclose(float(got), np.mean(data), rtol=1e-12)
 
 
 def test_masks_make_padding_invisible(x64):

@@ -39,11 +39,15 @@ def ce_ufm(point: dict, hp: dict) -> Array:
 
     point: {"W": (K, d) unit rows, "H": (K, n, d) unit rows}; hp: {"tau", masks}.
     """
+    k, n, _ = point["H"].shape
+    return _spherical(point, hp, _sample_weights(hp, k, n, point["W"].dtype))
+
+
+def _spherical(point: dict, hp: dict, weights: Array) -> Array:
     w, h = point["W"], point["H"]
-    k, n, _ = h.shape
     logits = jnp.einsum("kid,jd->kij", h, w, precision=PRECISION) / hp["tau"]
-    cm = row_mask_or_ones(hp, "class_mask", k, w.dtype)
-    return masked_mean(_ce_per_sample(logits, cm), _sample_weights(hp, k, n, w.dtype))
+    cm = row_mask_or_ones(hp, "class_mask", h.shape[0], w.dtype)
+    return masked_mean(_ce_per_sample(logits, cm), weights)
 
 
 def ce_ufm_collapsed(point: dict, hp: dict) -> Array:
@@ -86,6 +90,16 @@ def minority_rows(hp: dict, k: int, n: int, dtype) -> Array:
     minor = jnp.arange(k) >= jnp.sum(cm) - hp["minority"]
     count = jnp.where(minor, jnp.minimum(hp["n_minor"], jnp.sum(sm)), jnp.sum(sm))
     return cm[:, None] * sm[None, :] * (jnp.arange(n)[None, :] < count[:, None]).astype(dtype)
+
+
+def ce_ufm_imbalanced(point: dict, hp: dict) -> Array:
+    """Spherical CE-UFM with class imbalance: `ce_ufm` over the real samples of `minority_rows` (the last
+    ``hp["minority"]`` classes keep ``hp["n_minor"]`` of the n samples). Unit rows: classifiers cannot shrink.
+
+    point: {"W": (K, d), "H": (K, n, d)} unit rows; hp: {"tau", "minority", "n_minor", masks}.
+    """
+    k, n, _ = point["H"].shape
+    return _spherical(point, hp, minority_rows(hp, k, n, point["W"].dtype))
 
 
 def ce_ufm_regularized_imbalanced(point: dict, hp: dict) -> Array:
