@@ -21,7 +21,8 @@ __all__ = ["solve", "solve_batch", "make_spec", "SolveResult", "Status", "PROBLE
 
 # Subpackages load on first use (``gnc_jax.codes.compare(W)`` after a bare ``import gnc_jax``), so the
 # import itself stays light.
-_SUBMODULES = ("api", "codes", "grid", "manifolds", "metrics", "objectives", "plot", "problems", "solvers", "theory")
+_SUBMODULES = ("api", "codes", "grid", "manifolds", "metrics", "nets", "objectives", "plot", "problems", "solvers",
+               "theory")
 
 
 def __getattr__(name):

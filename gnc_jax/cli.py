@@ -1,4 +1,4 @@
-"""Command line: ``gnc-jax {demo,problems,solve,compare,records,grid,show,plot,theory} ...``.
+"""Command line: ``gnc-jax {demo,problems,solve,compare,records,grid,show,plot,theory,nets} ...``.
 
 Bad input exits with status 2 and a message naming the argument, before anything compiles.
 """
@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extension_registrars():
     """Subcommands contributed by other modules (codes, grid, plot, theory): each exposes ``register(sub)``."""
     regs = []
-    for mod in ("gnc_jax.codes.cli", "gnc_jax.grid.cli", "gnc_jax.plot", "gnc_jax.theory.cli"):
+    for mod in ("gnc_jax.codes.cli", "gnc_jax.grid.cli", "gnc_jax.plot", "gnc_jax.theory.cli", "gnc_jax.nets.cli"):
         try:
             module = __import__(mod, fromlist=["register"])
         except ModuleNotFoundError as e:
