@@ -179,7 +179,8 @@ def test_cli_refine_and_history_csv(tmp_path, capsys):
 def test_default_stop_test_is_scaled_only_for_vanishing_objectives():
     from gnc_jax.problems import get_problem
 
-    assert [p for p in gnc_jax.PROBLEMS if get_problem(p).vanishing] == ["ce-ufm", "ce-ufm-collapsed"]
+    vanishing = [p for p in gnc_jax.PROBLEMS if get_problem(p).vanishing]
+    assert vanishing == ["ce-ufm", "ce-ufm-collapsed", "ce-ufm-imbalanced"]  # the spherical CE models
     s = make_solver("lbfgs", gtol_scaled=True)
     assert (s.gtol, s.gtol_scaled) == (1e-7, True)
     s = make_solver("adam", gtol_scaled=True, dtype=jnp.float64)
