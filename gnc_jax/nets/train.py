@@ -86,9 +86,8 @@ class NetRun:
 
     def final(self) -> list[dict]:
         """The last logged row of each seed."""
-        last = self.history["step"] == self.config.steps
-        return [{k: (v[last][i].item() if hasattr(v[last][i], "item") else v[last][i]) for k, v in self.history.items()}
-                for i in range(int(last.sum()))]
+        last = np.flatnonzero(self.history["step"] == self.config.steps)
+        return [{k: v[i].item() for k, v in self.history.items()} for i in last]
 
     def report(self) -> str:
         c, p = self.config, self.prediction
