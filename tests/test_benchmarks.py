@@ -471,3 +471,16 @@ def test_peers_skips_a_missing_peer_and_names_bad_arguments(tmp_path):
                        (["--restarts", "0"], "--restarts")):
         p = run_script("peers.py", *args, "--out", str(out))
         assert p.returncode == 2 and name in p.stderr, (args, p.stderr)
+
+
+def test_nets_vs_model_reports_the_models_rho_and_writes_every_seed(tmp_path):
+    out = tmp_path / "nets"
+    p = run_script("nets_vs_model.py", "--cells", "linear:3:4,spherical:4:3", "--seeds", "2", "--steps", "500",
+                   "--out", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = json.loads((tmp_path / "nets.json").read_text())["rows"]
+    assert [(r["head"], r["K"], r["d"]) for r in rows] == [("linear", 3, 4), ("spherical", 4, 3)]
+    assert rows[0]["model_rho"] == pytest.approx(1.5)  # the simplex ETF's K/(K-1)
+    assert rows[1]["model_rho"] == pytest.approx(4 / 3, abs=1e-6)  # K <= d + 1: the ETF at any tau (SPEC §2)
+    assert all(len(r["final"]) == 2 for r in rows) and "model rho" in p.stdout
+    assert run_script("nets_vs_model.py", "--cells", "conv:3:4", "--out", str(out)).returncode != 0
