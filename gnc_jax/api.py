@@ -321,10 +321,9 @@ class SolveResult:
     def hessian_eigenvalues(self, max_dim: int = 4000) -> np.ndarray:
         """Eigenvalues (ascending, float64) of the Riemannian Hessian of the problem's objective at the reported point
         (the final temperature for problems with one): all >= 0 (up to roundoff) at a local minimum, one < 0 at a
-        saddle. Symmetries give zero modes (sphere codes: d(d-1)/2 rotations; the imbalanced model's unused
-        sample rows too). Sphere rows are renormalized in
-        float64 first. Dense: the manifold dimension must stay below ``max_dim``
-        (``theory.checks.riemannian_hessian_eigs``)."""
+        saddle. Symmetries give zero modes (sphere codes: d(d-1)/2 rotations; the imbalanced models' unused sample
+        rows too). Sphere rows are renormalized in float64 first. Dense: the manifold dimension must stay below
+        ``max_dim`` (``theory.checks.riemannian_hessian_eigs``)."""
         from .theory.checks import riemannian_hessian_eigs
 
         p = get_problem(self.problem)

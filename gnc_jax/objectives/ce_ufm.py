@@ -44,6 +44,7 @@ def ce_ufm(point: dict, hp: dict) -> Array:
 
 
 def _spherical(point: dict, hp: dict, weights: Array) -> Array:
+    """Mean CE(W h / tau) over the samples marked by ``weights`` (K, n)."""
     w, h = point["W"], point["H"]
     logits = jnp.einsum("kid,jd->kij", h, w, precision=PRECISION) / hp["tau"]
     cm = row_mask_or_ones(hp, "class_mask", h.shape[0], w.dtype)
@@ -63,6 +64,7 @@ def ce_ufm_collapsed(point: dict, hp: dict) -> Array:
 
 
 def _regularized(point: dict, hp: dict, weights: Array) -> Array:
+    """Mean CE(W h + b) over the samples marked by ``weights`` (K, n), plus weight decay on W, those samples' H, b."""
     w, h, b = point["W"], point["H"], point["b"]
     k = h.shape[0]
     cm = row_mask_or_ones(hp, "class_mask", k, w.dtype)
