@@ -318,6 +318,27 @@ class SolveResult:
         rows = [self.best_restart] if restarts == "best" else range(len(self.histories["value"]))
         return pd.concat([pd.DataFrame(self.history_columns(r)) for r in rows], ignore_index=True)
 
+    def nc_metrics(self) -> dict:
+        """NC1-NC4 and GNC1-GNC3 of the reported point (`theory.nc_metrics`, the official codes' conventions):
+        features are H (ce-ufm models; the real samples only for the imbalanced ones), X (hug), or the classifier
+        rows themselves (W-only problems, softmax-code's H); NC4 needs a bias (the regularized models)."""
+        from .theory.nc_metrics import neural_collapse_metrics
+
+        W = np.asarray(self.point["W"], np.float64)
+        feats = self.point.get("H", self.point.get("X", W))
+        feats = np.asarray(feats, np.float64)
+        if feats.ndim == 2:
+            feats = feats[:, None, :]
+        K, n = feats.shape[:2]
+        counts = np.full(K, n)
+        if "minority" in self.hparams:
+            m = int(self.hparams["minority"])
+            counts[K - m:] = int(self.hparams["n_minor"])
+        rows = np.concatenate([feats[k, : counts[k]] for k in range(K)])
+        b = self.point.get("b")
+        return neural_collapse_metrics(rows, np.repeat(np.arange(K), counts), W, None if b is None else
+                                       np.asarray(b, np.float64), K)
+
     def hessian_eigenvalues(self, max_dim: int = 4000) -> np.ndarray:
         """Eigenvalues (ascending, float64) of the Riemannian Hessian of the problem's objective at the reported point
         (the final temperature for problems with one): all >= 0 (up to roundoff) at a local minimum, one < 0 at a

@@ -116,6 +116,20 @@ def test_saved_result_loads_back_and_seeds_a_solve(tmp_path):
         SolveResult.load(tmp_path / "other.npz")
 
 
+def test_nc_metrics_of_solved_feature_models(x64):
+    r = gnc_jax.solve("ce-ufm-regularized", C=4, d=5, n=3, lambda_W=5e-3, lambda_H=1e-2, lambda_b=1e-2, restarts=2,
+                      dtype=jnp.float64)
+    m = r.nc_metrics()  # [NC21]: the minimizer is collapsed, an ETF, self-dual, and the bias absorbs the mean
+    assert m["NC1"] < 1e-12 and m["NC2"] < 1e-6 and m["NC3"] < 1e-6 and m["NC4"] < 1e-6
+    assert m["GNC2"] == pytest.approx(4 / 3, abs=1e-8)
+    r = gnc_jax.solve("ce-ufm-regularized-imbalanced", C=4, d=5, n=10, minority=2, n_minor=2, lambda_W=5e-3,
+                      lambda_H=5e-3, lambda_b=0.0, restarts=2, dtype=jnp.float64)
+    m = r.nc_metrics()  # only the real samples count: 2 of the minority classes' 10 rows
+    assert m["NC1"] < 1e-12 and m["NC2"] > 0.1  # collapsed within classes, but not an ETF
+    assert set(gnc_jax.solve("tammes", C=4, d=3, restarts=1).nc_metrics()) == {"NC1", "GNC1", "NC2", "NC3", "GNC2",
+                                                                                 "GNC3"}
+
+
 def test_cli_json_and_out(tmp_path, capsys):
     out = tmp_path / "w.npz"
     assert main(["solve", "tammes", "--C", "6", "--d", "3", "--restarts", "2", "--json", "--out", str(out)]) == 0
