@@ -40,7 +40,7 @@ def test_seeds_train_independently_in_one_batch():
 @pytest.mark.parametrize("kw, arg", [(dict(K=1), "K"), (dict(head="conv"), "head"), (dict(log_every=300), "log_every"),
                                      (dict(tau=-1.0, head="spherical"), "tau"), (dict(seeds=0), "seeds"),
                                      (dict(momentum=1.0), "momentum"), (dict(hidden=()), "hidden"),
-                                     (dict(learning_rate=0.0), "learning_rate")])
+                                     (dict(learning_rate=0.0), "learning_rate"), (dict(tau=0.1), "tau")])
 def test_bad_training_arguments_are_named(kw, arg):
     args = dict(K=3, d=2, steps=1000, log_every=100, predict_model=False)
     args.update(kw)

@@ -191,6 +191,8 @@ def train_collapse(K: int, d: int, *, n: int = 50, dim: int = 32, separation: fl
     for name, v, lo in (("K", K, 2), ("d", d, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    if head == "linear" and tau is not None:
+        raise ValueError("tau: only the spherical head has a temperature (head='spherical')")
     if head == "spherical" and tau is None:
         tau = 0.1
     if weight_decay is None:
