@@ -48,6 +48,12 @@ def test_bad_training_arguments_are_named(kw, arg):
         train_collapse(**args)
 
 
+def test_divergent_training_is_reported_not_hidden():
+    run = train_collapse(K=3, d=2, steps=200, log_every=100, seeds=2, learning_rate=1e4, predict_model=False)
+    assert run.status == ["NONFINITE", "NONFINITE"] and all(np.isnan(r["NC1"]) for r in run.final())
+    assert "NONFINITE" in run.report()
+
+
 def test_data_and_cli(tmp_path, capsys):
     X, y = gaussian_mixture(3, 5, dim=4, seed=1)
     assert X.shape == (15, 4) and list(np.bincount(y)) == [5, 5, 5]
