@@ -13,6 +13,8 @@
 #    - the GPU test subset (manifolds, objectives, solvers, metrics, refinement), then grid_throughput;
 #    - "peers" (not in the default): benchmarks/peers.py's default cases with gnc-jax's solvers, and Pymanopt's where
 #      it is installed there (skipped with a note otherwise), so gnc-jax's GPU rows sit beside the CPU ones;
+#    - "nets" (not in the default): tests/test_nets.py and benchmarks/nets_vs_model.py (flax MLPs trained on the GPU
+#      against the feature model);
 # 3. merges the record rows into OUTDIR/tammes_records_gpu.json and packs every log into OUTDIR/gpu_checks.tar.gz.
 # The processes share the GPU, so every timing here is measured under that contention.
 set -u
@@ -59,6 +61,10 @@ done
     --device-label "$LABEL" --out "$OUT_DIR/grid_throughput_gpu.json" ) >"$OUT_DIR/tests_grid.log" 2>&1 &
 [[ " $PARTS " == *" peers "* ]] && timeout "$LIMIT" "$PY" peers.py --solvers gnc-lbfgs,gnc-cg,gnc-lbfgs+refine,pymanopt-cg \
     --device-label "$LABEL" --out "$OUT_DIR/peers_gpu" >"$OUT_DIR/peers.log" 2>&1 &
+[[ " $PARTS " == *" nets "* ]] && ( cd .. && timeout 300 "$PY" -m pytest -q -p no:cacheprovider tests/test_nets.py
+  left=$((LIMIT - ($(date +%s) - t0) - 5))
+  [ "$left" -gt 30 ] && cd benchmarks && timeout "$left" "$PY" nets_vs_model.py --out "$OUT_DIR/nets_vs_model_gpu" ) \
+    >"$OUT_DIR/nets.log" 2>&1 &
 wait
 echo "parallel phase: $(( $(date +%s) - t0 )) s"
 files=$(ls "$OUT_DIR"/rows_*.jsonl 2>/dev/null | paste -sd, -)
