@@ -351,8 +351,11 @@ class SolveResult:
         kinds = {key: "sphere" if kind.startswith("sphere") else "euclidean" for key, kind in p.factors}
         point = {k: np.asarray(v, np.float64) for k, v in self.point.items()}
         for k, kind in kinds.items():
-            if kind == "sphere":
-                point[k] = point[k] / np.linalg.norm(point[k], axis=-1, keepdims=True)
+            if kind == "sphere":  # renormalize; unused (zero) rows of the imbalanced models become e_1
+                norms = np.linalg.norm(point[k], axis=-1, keepdims=True)
+                e1 = np.zeros(point[k].shape[-1])
+                e1[0] = 1.0
+                point[k] = np.where(norms > 0, point[k] / np.where(norms > 0, norms, 1.0), e1)
         dim = sum(v.size for v in point.values())
         if dim > max_dim:
             raise ValueError(f"max_dim: the Hessian would be {dim} x {dim} (dense); raise max_dim to allow it")

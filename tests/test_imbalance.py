@@ -39,6 +39,8 @@ def test_spherical_imbalanced_model_reduces_to_ce_ufm_and_pulls_the_minority_tog
         cos.append(_cos(r.point["W"], 2, 3))
         np.testing.assert_allclose(np.linalg.norm(r.point["W"], axis=1), 1.0, atol=1e-12)  # unit rows: no shrinking
     assert cos[0] == pytest.approx(-1 / 3, abs=1e-6) and np.all(np.diff(cos) > 0.05)
+    eigs = r.hessian_eigenvalues()  # the unused sample rows are zero modes, (d - 1) each: 2 x 19 x 2
+    assert np.all(np.isfinite(eigs)) and eigs[0] > -1e-6 and np.sum(np.abs(eigs) < 1e-8) >= 2 * 19 * 2
 
 
 def test_minority_classifiers_collapse_as_the_imbalance_grows():
