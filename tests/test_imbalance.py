@@ -74,6 +74,17 @@ def test_imbalance_arguments_are_checked(kw, arg):
         gnc_jax.solve(PROBLEM, C=4, d=5, n=3, **kw)
 
 
+def test_a_hyperparameter_sweep_compiles_once():
+    from gnc_jax import api
+
+    solver = api.make_solver("lbfgs", max_steps=300)
+    fn = api.compiled_batch_solve(PROBLEM, solver, 1)
+    before = fn._cache_size()
+    for n_minor in (1, 2, 3):  # hyperparameters are traced arrays: one program for every value
+        gnc_jax.solve(PROBLEM, C=3, d=3, n=3, minority=1, n_minor=n_minor, restarts=2, solver=solver, **LAMBDAS)
+    assert fn._cache_size() - before <= 1
+
+
 def test_grid_sweeps_a_hyperparameter_axis_and_pads_classes_correctly(tmp_path):
     cells = expand_grid(PROBLEM, C=3, d=4, n=8, restarts=2, minority=1, n_minor="1:2,8", **LAMBDAS)
     assert [c.hparams["n_minor"] for c in cells] == [1.0, 2.0, 8.0]
