@@ -3,6 +3,7 @@ last layer, and measure neural collapse on them against the feature model's pred
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from typing import Sequence
@@ -116,12 +117,15 @@ def _loss_fn(model, X, y):
     return loss
 
 
-def _train_program(model, tx, X, y, steps: int, log_every: int):
-    """Jitted ``keys (S, 2) -> (final params, logs)``, vmapped over seeds; logs hold (loss, accuracy, h, W, b) every
-    ``log_every`` steps."""
-    loss = _loss_fn(model, X, y)
+@functools.lru_cache(maxsize=32)
+def _train_program(model: CollapseMLP, cfg: TrainConfig):
+    """Jitted ``(keys (S,), X (N, dim), y (N,)) -> (final params, logs)``, vmapped over the seeds' keys; logs hold
+    (loss, accuracy, h, W, b) every ``cfg.log_every`` steps. Cached per (model, config): a later run of the same
+    shapes does not compile again."""
+    tx = optax.chain(optax.add_decayed_weights(cfg.weight_decay), optax.sgd(cfg.learning_rate, cfg.momentum))
 
-    def one(key):
+    def one(key, X, y):
+        loss = _loss_fn(model, X, y)
         params = model.init(key, X[:1])
         opt_state = tx.init(params)
 
@@ -132,16 +136,16 @@ def _train_program(model, tx, X, y, steps: int, log_every: int):
             return (optax.apply_updates(params, updates), opt_state), None
 
         def chunk(carry, _):
-            carry, _ = jax.lax.scan(step, carry, None, length=log_every)
+            carry, _ = jax.lax.scan(step, carry, None, length=cfg.log_every)
             value, (logits, h) = loss(carry[0])
             W, b = classifier_of(carry[0])
             acc = jnp.mean(jnp.argmax(logits, axis=-1) == y)
             return carry, (value, acc, h, W, jnp.zeros(W.shape[0], W.dtype) if b is None else b)
 
-        (params, _), logs = jax.lax.scan(chunk, (params, opt_state), None, length=steps // log_every)
+        (params, _), logs = jax.lax.scan(chunk, (params, opt_state), None, length=cfg.steps // cfg.log_every)
         return params, logs
 
-    return jax.jit(jax.vmap(one))
+    return jax.jit(jax.vmap(one, in_axes=(0, None, None)))
 
 
 def predict(K: int, d: int, head: str, tau: float) -> dict:
@@ -211,12 +215,10 @@ def train_collapse(K: int, d: int, *, n: int = 50, dim: int = 32, separation: fl
     X, y = gaussian_mixture(K, n, dim, separation, data_seed)
 
     model = CollapseMLP(num_classes=K, features=d, hidden=cfg.hidden, head=cfg.head, tau=cfg.tau)
-    tx = optax.chain(optax.add_decayed_weights(cfg.weight_decay), optax.sgd(cfg.learning_rate, cfg.momentum))
-    program = _train_program(model, tx, jnp.asarray(X), jnp.asarray(y), cfg.steps, cfg.log_every)
+    program = _train_program(model, cfg)
     t0 = time.perf_counter()
-    keys = jnp.stack([jax.random.key_data(jax.random.key(s)) for s in seeds])
-    params, logs = jax.device_get(jax.block_until_ready(
-        program(jax.vmap(jax.random.wrap_key_data)(keys))))
+    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
+    params, logs = jax.device_get(jax.block_until_ready(program(keys, jnp.asarray(X), jnp.asarray(y))))
     seconds = time.perf_counter() - t0
 
     loss, acc, H, W, b = (np.asarray(a, np.float64) for a in logs)  # (S, L), (S, L), (S, L, N, d), (S, L, K, d), ...
