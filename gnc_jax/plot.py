@@ -166,14 +166,15 @@ def _cmd_plot(args) -> int:
 
 
 def _load_npz_W(path: str) -> np.ndarray:
-    """W (N, 3) of a configuration file written by ``SolveResult.save`` / ``gnc-jax solve --out``."""
-    if not os.path.exists(path):
-        raise ValueError(f"DB: no such file {path!r}")
-    with np.load(path) as f:
-        if "W" not in f:
-            raise ValueError(f"DB: {path!r} holds no array 'W' (write one with gnc-jax solve --out FILE.npz)")
-        W = np.asarray(f["W"], np.float64)
-    if W.ndim != 2 or W.shape[1] != 3:
+    """W (N, 3) of a configuration file written by ``SolveResult.save`` / ``gnc-jax solve --out``
+    (``codes.cli.load_points``; errors name the DB argument)."""
+    from .codes.cli import load_points
+
+    try:
+        W = load_points(path, "W")
+    except ValueError as e:
+        raise ValueError(f"DB: {e}") from None
+    if W.shape[1] != 3:
         raise ValueError(f"DB: the sphere plot needs W of shape (N, 3), got {W.shape} in {path!r}")
     return W
 

@@ -145,6 +145,11 @@ class Cell:
         return default_stages(self.spec.pdef, self.spec.tau)
 
 
+def _is_range(value) -> bool:
+    """A hyperparameter given as "a:b" (possibly mixed with single values) is an integer range."""
+    return isinstance(value, str) and ":" in value
+
+
 def expand_grid(problem: str, C, d, tau=None, n=1, restarts: int = 8, seed: int = 0, **hparams) -> list[Cell]:
     """All cells of the product C x d x tau x n x hyperparameters (in that nesting order), validated up front.
 
@@ -162,8 +167,7 @@ def expand_grid(problem: str, C, d, tau=None, n=1, restarts: int = 8, seed: int 
     if None in Cs or None in ds or None in ns:
         raise ValueError("C, d and n are required")
     names = sorted(hparams)
-    axes = [_dedupe([float(v) for v in parse_values(k, hparams[k], integer=isinstance(hparams[k], str)
-                                                    and ":" in hparams[k])]) for k in names]
+    axes = [_dedupe([float(v) for v in parse_values(k, hparams[k], integer=_is_range(hparams[k]))]) for k in names]
     cells = []
     for c, dd, t, nn, *hp in itertools.product(Cs, ds, taus, ns, *axes):
         cells.append(Cell(api.make_spec(problem, c, dd, t, nn, **dict(zip(names, hp))), seed, restarts))
@@ -402,13 +406,13 @@ def _hparams_of(row: dict) -> dict:
     return json.loads(h) if isinstance(h, str) else dict(h)
 
 
-def varying_hparams(rows: list[dict]) -> list[str]:
-    """Hyperparameter names whose value differs between ``rows`` (each row's ``hparams``: JSON or dict), sorted."""
+def varying_hparams(hps: list[dict]) -> list[str]:
+    """Hyperparameter names whose value differs between the dicts ``hps`` (missing counts as different), sorted."""
     seen: dict[str, set] = {}
-    for r in rows:
-        for k, v in _hparams_of(r).items():
+    for h in hps:
+        for k, v in h.items():
             seen.setdefault(k, set()).add(v)
-    return sorted(k for k, vals in seen.items() if len(vals) > 1 or any(k not in _hparams_of(r) for r in rows))
+    return sorted(k for k, vals in seen.items() if len(vals) > 1 or any(k not in h for h in hps))
 
 
 def format_table(rows: list[dict]) -> str:
@@ -417,9 +421,10 @@ def format_table(rows: list[dict]) -> str:
     cols = ["problem", "C", "d", "tau", "n", "min_angle_deg", "max_cos", "min_margin", "objective", "status",
             "steps", "seconds"]
     rows = [dict(r) for r in rows]
-    varying = varying_hparams(rows)
-    for r in rows:
-        r.update({k: _hparams_of(r).get(k) for k in varying})
+    hps = [_hparams_of(r) for r in rows]
+    varying = varying_hparams(hps)
+    for r, h in zip(rows, hps):
+        r.update({k: h.get(k) for k in varying})
     cols[cols.index("n") + 1:cols.index("n") + 1] = varying
     if any(isinstance(r.get("refine_status"), str) for r in rows):  # NaN/None: a plain run's row
         cols.insert(cols.index("status") + 1, "refine_status")

@@ -189,8 +189,8 @@ def train_collapse(K: int, d: int, *, n: int = 50, dim: int = 32, separation: fl
 
     Raises ValueError naming the argument on bad input, before anything compiles.
     """
+    from ..codes.compare import min_angle_deg
     from ..theory.nc_metrics import neural_collapse_metrics
-    from .. import metrics
 
     for name, v, lo in (("K", K, 2), ("d", d, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
@@ -235,8 +235,8 @@ def train_collapse(K: int, d: int, *, n: int = 50, dim: int = 32, separation: fl
             cols["accuracy"].append(acc[i, t])
             if finite:
                 m = neural_collapse_metrics(H[i, t], y, W[i, t], b[i, t] if cfg.head == "linear" else None, K)
-                m["min_angle_deg"] = float(metrics.figures(W[i, t] / np.linalg.norm(W[i, t], axis=1,
-                                                                                      keepdims=True)).min_angle_deg)
+                zero_row = np.any(np.linalg.norm(W[i, t], axis=1) == 0)  # a vanished classifier has no direction
+                m["min_angle_deg"] = math.nan if zero_row else min_angle_deg(W[i, t])  # rho is GNC2 already
             else:
                 m = {}
             for k in ("NC1", "GNC1", "NC2", "NC3", "GNC2", "GNC3", "NC4", "min_angle_deg"):
