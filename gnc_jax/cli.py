@@ -117,8 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=_cmd_problems)
 
     s = sub.add_parser("solve", help="solve one problem with many restarts")
-    s.add_argument("problem", help="tammes, softmax-code, ce-ufm, ce-ufm-collapsed, ce-ufm-imbalanced, "
-                   "ce-ufm-regularized, ce-ufm-regularized-imbalanced, riesz, mgd, hug, or a custom problem (--import)")
+    s.add_argument("problem", help="a problem name (gnc-jax problems lists them; custom ones with --import)")
     s.add_argument("--C", type=int, required=True, help="number of classes / points (>= 2)")
     s.add_argument("--d", type=int, required=True, help="dimension (>= 1)")
     s.add_argument("--tau", type=float, default=None, help="temperature (CE) or final surrogate temperature")
@@ -175,8 +174,8 @@ def import_problems(items) -> None:
         try:
             if is_file:
                 name = "gnc_jax_user_" + os.path.splitext(os.path.basename(item))[0]
-                loaded = sys.modules.get(name)
-                if loaded is not None and os.path.samefile(getattr(loaded, "__file__", "") or os.devnull, item):
+                loaded = getattr(sys.modules.get(name), "__file__", None)
+                if loaded is not None and os.path.realpath(loaded) == os.path.realpath(item):
                     continue  # this process ran the file already (an import runs a module once)
                 spec = importlib.util.spec_from_file_location(name, item)
                 module = importlib.util.module_from_spec(spec)

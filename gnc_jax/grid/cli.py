@@ -59,7 +59,7 @@ def _cmd_show(args) -> int:
 
 def register(sub) -> None:
     g = sub.add_parser("grid", help="solve a grid of (C, d, tau, n) cells in a few compiled batches")
-    g.add_argument("problem", help="a problem name (see gnc-jax solve -h), custom ones with --import")
+    g.add_argument("problem", help="a problem name (gnc-jax problems lists them; custom ones with --import)")
     g.add_argument("--C", required=True, help="classes: 8, 4:32 (inclusive) or 4,6,8")
     g.add_argument("--d", required=True, help="dimensions: 3, 2:8 or 2,3")
     g.add_argument("--tau", default=None, help="temperatures: 0.1 or 0.01,0.1")
