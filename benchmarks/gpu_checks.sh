@@ -55,11 +55,11 @@ done
   [ "$left" -gt 30 ] && timeout "$left" "$PY" certified_margins.py --settings 512x10000 --restarts 1 --max-steps 1000 \
     --device-label "$LABEL" --out "$OUT_DIR/faces_steps1000.json" ) >"$OUT_DIR/faces.log" 2>&1 &
 [[ " $PARTS " == *" tests "* ]] && ( cd .. && timeout 300 "$PY" -m pytest -q -p no:cacheprovider tests/test_manifolds.py tests/test_objectives.py \
-    tests/test_solvers.py tests/test_metrics.py tests/test_refine_records.py
+    tests/test_solvers.py tests/test_trust_region.py tests/test_metrics.py tests/test_refine_records.py
   left=$((LIMIT - ($(date +%s) - t0) - 5))
   [ "$left" -gt 30 ] && timeout "$left" "$PY" benchmarks/grid_throughput.py --C 4:11 --d 2,3,4 --seeds 12 \
     --device-label "$LABEL" --out "$OUT_DIR/grid_throughput_gpu.json" ) >"$OUT_DIR/tests_grid.log" 2>&1 &
-[[ " $PARTS " == *" peers "* ]] && timeout "$LIMIT" "$PY" peers.py --solvers gnc-lbfgs,gnc-cg,gnc-lbfgs+refine,pymanopt-cg \
+[[ " $PARTS " == *" peers "* ]] && timeout "$LIMIT" "$PY" peers.py --solvers gnc-lbfgs,gnc-cg,gnc-tr,gnc-lbfgs+refine,pymanopt-cg \
     --device-label "$LABEL" --out "$OUT_DIR/peers_gpu" >"$OUT_DIR/peers.log" 2>&1 &
 [[ " $PARTS " == *" nets "* ]] && ( cd .. && timeout 300 "$PY" -m pytest -q -p no:cacheprovider tests/test_nets.py
   left=$((LIMIT - ($(date +%s) - t0) - 5))

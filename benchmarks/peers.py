@@ -1,11 +1,11 @@
 """gnc-jax side by side with peer Riemannian toolboxes: same problems, same starts, same stop rule, float64.
 
     python benchmarks/peers.py [--cases thomson24,tammes24,tammes48,etf10,ufm4 | PROBLEM:C:d[:tau],...]
-        [--solvers gnc-lbfgs,gnc-cg,gnc-lbfgs+refine,pymanopt-cg,pymanopt-tr,gnc-adam,geoopt-radam]
+        [--solvers gnc-lbfgs,gnc-cg,gnc-tr,gnc-lbfgs+refine,pymanopt-cg,pymanopt-tr,gnc-adam,geoopt-radam]
         [--restarts 16] [--seed 0] [--max-steps 1000] [--gtol 1e-8] [--lr 1e-2] [--pymanopt-eager]
         [--device-label L] [--out peers]
 
-Solvers: gnc-lbfgs, gnc-cg, gnc-gd, gnc-adam, gnc-lbfgs+refine; pymanopt-cg, pymanopt-tr (trust regions),
+Solvers: gnc-lbfgs, gnc-cg, gnc-gd, gnc-adam, gnc-tr (trust regions), gnc-lbfgs+refine; pymanopt-cg, pymanopt-tr (trust regions),
 pymanopt-sd; geoopt-radam, geoopt-rsgd. Every solver gets the same R random starts (`gnc_jax.api.random_batch`),
 the same objective (the gnc-jax registry's JAX function; Pymanopt calls it through its own JAX backend, so both
 sides differentiate the same code; its backend runs eagerly, so it gets the function under jax.jit unless
@@ -66,11 +66,12 @@ NAMED_CASES = {
     "ufm4": ("ce-ufm-regularized", 4, 5, None, {"lambda_W": 5e-3, "lambda_H": 1e-2, "lambda_b": 1e-2}),
 }
 DEFAULT_CASES = "thomson24,tammes24,tammes48,etf10,ufm4"
-GNC_SOLVERS = {"gnc-lbfgs": "lbfgs", "gnc-cg": "cg", "gnc-gd": "gd", "gnc-adam": "adam", "gnc-lbfgs+refine": "lbfgs"}
+GNC_SOLVERS = {"gnc-lbfgs": "lbfgs", "gnc-cg": "cg", "gnc-gd": "gd", "gnc-adam": "adam", "gnc-tr": "tr",
+               "gnc-lbfgs+refine": "lbfgs"}
 PYMANOPT_SOLVERS = {"pymanopt-cg": "ConjugateGradient", "pymanopt-tr": "TrustRegions",
                     "pymanopt-sd": "SteepestDescent"}
 GEOOPT_SOLVERS = {"geoopt-radam": "RiemannianAdam", "geoopt-rsgd": "RiemannianSGD"}
-DEFAULT_SOLVERS = "gnc-lbfgs,gnc-cg,gnc-lbfgs+refine,pymanopt-cg,pymanopt-tr,gnc-adam,geoopt-radam"
+DEFAULT_SOLVERS = "gnc-lbfgs,gnc-cg,gnc-tr,gnc-lbfgs+refine,pymanopt-cg,pymanopt-tr,gnc-adam,geoopt-radam"
 ANGLE_HIT_DEG = 1e-6
 OBJECTIVE_HIT_REL = 1e-8
 

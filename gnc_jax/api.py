@@ -22,7 +22,7 @@ import numpy as np
 
 from . import metrics
 from .problems import SOLVERS, ProblemDef, check_objective, default_stages, get_problem, tau_schedule
-from .solvers import RCG, RGD, RLBFGS, OptaxSolver, Result, Status, run_continuation
+from .solvers import RCG, RGD, RLBFGS, RTR, OptaxSolver, Result, Status, run_continuation
 
 REFINABLE = ("tammes", "softmax-code")
 
@@ -119,7 +119,7 @@ def make_spec(problem: str, C, d, tau=None, n=1, **hparams) -> Spec:
 
 def make_solver(solver: str | Any = "lbfgs", *, max_steps: int = 1000, gtol: float | None = None,
                 dtype=jnp.float32, history: bool = False, learning_rate: float = 1e-2, gtol_scaled: bool = False):
-    """Solver by name ("lbfgs", "cg", "gd", "adam") or a solver object passed through.
+    """Solver by name ("lbfgs", "cg", "gd", "adam", "tr": trust regions) or a solver object passed through.
 
     ``gtol``: tolerance on the Riemannian gradient norm, 1e-5 (float32) or 1e-10 (float64) when None. With
     ``gtol_scaled`` (problems whose objective vanishes at the optimum, ``ProblemDef.vanishing``) it is scaled by
@@ -139,7 +139,7 @@ def make_solver(solver: str | Any = "lbfgs", *, max_steps: int = 1000, gtol: flo
         import optax
 
         return OptaxSolver(optax.adam(_check_positive("learning_rate", learning_rate)), **kw)
-    return {"lbfgs": RLBFGS, "cg": RCG, "gd": RGD}[solver](**kw)
+    return {"lbfgs": RLBFGS, "cg": RCG, "gd": RGD, "tr": RTR}[solver](**kw)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -439,7 +439,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
       C, d: classes (points) and dimension; n: samples per class (ce-ufm, ce-ufm-regularized, hug).
       tau: CE temperature, or the final surrogate temperature for "tammes"/"softmax-code".
       restarts, seed: random starts (restart r uses numpy's generator seeded with [seed, r]).
-      solver: "lbfgs" (default), "cg", "gd", "adam" or a solver object.
+      solver: "lbfgs" (default), "cg", "gd", "adam", "tr" (trust regions) or a solver object.
       max_steps, gtol: per continuation stage; gtol is the tolerance on the Riemannian gradient norm (default 1e-5
         in float32, 1e-10 in float64). For the spherical CE problems, whose loss and gradient vanish like
         exp(-margin / tau), it is scaled by min(1, |f|): |grad| <= gtol * min(1, |f|), default 1e-7 in float32.

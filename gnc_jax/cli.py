@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="samples per class (ce-ufm*, hug; the majority classes of the imbalanced models)")
     s.add_argument("--restarts", type=int, default=8)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--solver", default=None, help="lbfgs (default), cg, gd, adam")
+    s.add_argument("--solver", default=None, help="lbfgs (default), cg, gd, adam, tr (trust regions)")
     s.add_argument("--max-steps", type=int, default=1000, help="iterations per continuation stage")
     s.add_argument("--set", dest="hparam", action="append", metavar="NAME=VALUE",
                    help="problem hyperparameter, e.g. --set lambda_W=5e-4 --set s=2")

@@ -20,6 +20,7 @@ reduction. A mask of ``None`` means "all real".
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Mapping
 
 import jax
@@ -83,6 +84,19 @@ class Oblique:
 
     egrad_to_rgrad = proj
 
+    def ehess_to_rhess(self, x: Array, egrad: Array, ehess_v: Array, v: Array) -> Array:
+        """Riemannian Hessian applied to a tangent v, from the Euclidean gradient and Hessian-vector product:
+        P_x(ehess_v) - <x_i, egrad_i> v_i per row (the Weingarten term of the sphere)."""
+        return self.proj(x, ehess_v) - jnp.sum(x * egrad, axis=-1, keepdims=True) * v
+
+    def dim(self, shape: tuple[int, ...]) -> int:
+        """Dimension of the manifold of points of (core) ``shape``, padding included: rows * (d - 1)."""
+        return math.prod(shape[:-1]) * (shape[-1] - 1)
+
+    def typical_distance(self, shape: tuple[int, ...]) -> float:
+        """A length scale for trust radii: pi * sqrt(rows) (the diameter of one sphere is pi)."""
+        return math.pi * math.sqrt(math.prod(shape[:-1]))
+
     def retract(self, x: Array, v: Array) -> Array:
         """Metric-projection retraction: normalize each row of x + v (zero rows stay zero)."""
         y = x + v
@@ -138,6 +152,16 @@ class Euclidean:
 
     egrad_to_rgrad = proj
 
+    def ehess_to_rhess(self, x: Array, egrad: Array, ehess_v: Array, v: Array) -> Array:
+        del x, egrad, v
+        return self._apply_masks(ehess_v)
+
+    def dim(self, shape: tuple[int, ...]) -> int:
+        return math.prod(shape)
+
+    def typical_distance(self, shape: tuple[int, ...]) -> float:
+        return math.sqrt(self.dim(shape))
+
     def retract(self, x: Array, v: Array) -> Array:
         return self._apply_masks(x + v)
 
@@ -190,6 +214,22 @@ class Product:
         return self._map(lambda m, a, b: m.proj(a, b), x, v)
 
     egrad_to_rgrad = proj
+
+    def ehess_to_rhess(self, x, egrad, ehess_v, v):
+        """Riemannian Hessian-vector product, factor by factor (see the factors' ``ehess_to_rhess``)."""
+        return self._map(lambda m, a, g, h, u: m.ehess_to_rhess(a, g, h, u), x, egrad, ehess_v, v)
+
+    def _shape_leaves(self, x):
+        leaves = jax.tree_util.tree_leaves(self.factors, is_leaf=_is_factor)
+        return zip(leaves, (a.shape for a in jax.tree_util.tree_leaves(x)))
+
+    def dim(self, x) -> int:
+        """Dimension of the manifold at points shaped like ``x`` (unbatched; padding included)."""
+        return sum(m.dim(s[len(s) - m.ndim:]) for m, s in self._shape_leaves(x))
+
+    def typical_distance(self, x) -> float:
+        """sqrt of the sum of the factors' squared length scales (trust-region radii start from it)."""
+        return math.sqrt(sum(m.typical_distance(s[len(s) - m.ndim:]) ** 2 for m, s in self._shape_leaves(x)))
 
     def retract(self, x, v):
         return self._map(lambda m, a, b: m.retract(a, b), x, v)

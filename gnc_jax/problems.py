@@ -154,7 +154,7 @@ _register(ProblemDef(
 
 
 #: solver names (``api.make_solver``).
-SOLVERS = ("lbfgs", "cg", "gd", "adam")
+SOLVERS = ("lbfgs", "cg", "gd", "adam", "tr")
 FACTOR_KINDS = ("sphere", "sphere_n", "euclid", "euclid_n", "vector")
 SCORES = ("objective", "max_cos", "rho")
 

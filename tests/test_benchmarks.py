@@ -430,17 +430,18 @@ def test_surrogate_bias_checks_records_and_hops_from_own_codes(tmp_path):
 def test_peers_scores_gnc_jax_and_pymanopt_from_the_same_starts_against_closed_forms(tmp_path):
     out = tmp_path / "peers"
     p = run_script("peers.py", "--cases", "etf10,tammes:8:3", "--restarts", "2", "--max-steps", "300",
-                   "--solvers", "gnc-lbfgs,gnc-lbfgs+refine,pymanopt-cg", "--out", str(out))
+                   "--solvers", "gnc-lbfgs,gnc-tr,gnc-lbfgs+refine,pymanopt-cg", "--out", str(out))
     assert p.returncode == 0, p.stderr[-2000:]
     assert "etf10 gnc-lbfgs+refine: not applicable" in p.stderr and "x lbfgs" in p.stdout
     doc = json.load(open(str(out) + ".json"))
     assert doc["meta"]["dtype"] == "float64" and doc["meta"]["pymanopt"] and doc["meta"]["pymanopt_objective"] == "jax.jit"
     rows = {(r["case"], r["solver"]): r for r in doc["rows"]}
-    assert set(rows) == {("etf10", "gnc-lbfgs"), ("etf10", "pymanopt-cg"), ("tammes:8:3", "gnc-lbfgs"),
-                         ("tammes:8:3", "gnc-lbfgs+refine"), ("tammes:8:3", "pymanopt-cg")}
+    assert set(rows) == {("etf10", "gnc-lbfgs"), ("etf10", "gnc-tr"), ("etf10", "pymanopt-cg"),
+                         ("tammes:8:3", "gnc-lbfgs"), ("tammes:8:3", "gnc-tr"), ("tammes:8:3", "gnc-lbfgs+refine"),
+                         ("tammes:8:3", "pymanopt-cg")}
     C, tau = 10, 0.1  # collapsed CE at the simplex ETF (cos = -1/(C-1)): log(1 + (C-1) exp(-C/((C-1) tau)))
     etf = math.log1p((C - 1) * math.exp(-C / ((C - 1) * tau)))
-    for solver in ("gnc-lbfgs", "pymanopt-cg"):
+    for solver in ("gnc-lbfgs", "gnc-tr", "pymanopt-cg"):
         r = rows[("etf10", solver)]
         assert r["reference"] == pytest.approx(etf, rel=1e-12) and r["reference_kind"] == "closed form (simplex ETF)"
         assert r["hits"] == 2 and max(abs(g) for g in r["gaps"]) < 1e-12 and r["drift"] < 1e-12, r
@@ -449,7 +450,7 @@ def test_peers_scores_gnc_jax_and_pymanopt_from_the_same_starts_against_closed_f
     assert antiprism["reference"] == pytest.approx(74.8584922, abs=1e-6) and antiprism["hits"] == 2
     assert max(abs(g) for g in antiprism["gaps"]) < 1e-6
     # the smooth surrogate's minimizer is not the max-min optimum here: without the refinement no restart hits
-    for solver in ("gnc-lbfgs", "pymanopt-cg"):
+    for solver in ("gnc-lbfgs", "gnc-tr", "pymanopt-cg"):
         r = rows[("tammes:8:3", solver)]
         assert r["hits"] == 0 and 1e-5 < r["best_gap"] < 0.1, r
 

@@ -66,7 +66,7 @@ def register(sub) -> None:
     g.add_argument("--n", default="1", help="samples per class: 1, 1:4 or 1,2")
     g.add_argument("--restarts", type=int, default=8)
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--solver", default="lbfgs", help="lbfgs (default), cg, gd, adam")
+    g.add_argument("--solver", default="lbfgs", help="lbfgs (default), cg, gd, adam, tr (trust regions)")
     g.add_argument("--max-steps", type=int, default=1000, help="iterations per continuation stage")
     g.add_argument("--chunk", type=int, default=64, help="cells per compiled call")
     g.add_argument("--set", dest="hparam", action="append", metavar="NAME=VALUES",
