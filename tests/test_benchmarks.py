@@ -485,3 +485,21 @@ def test_nets_vs_model_reports_the_models_rho_and_writes_every_seed(tmp_path):
     assert rows[1]["model_rho"] == pytest.approx(4 / 3, abs=1e-6)  # K <= d + 1: the ETF at any tau (SPEC §2)
     assert all(len(r["final"]) == 2 for r in rows) and "model rho" in p.stdout
     assert run_script("nets_vs_model.py", "--cells", "conv:3:4", "--out", str(out)).returncode != 0
+
+
+def test_solver_choice_scores_each_solver_against_the_closed_form(tmp_path):
+    out = tmp_path / "sc"
+    p = run_script("solver_choice.py", "--cases", "hug6", "--solvers", "lbfgs,tr", "--dtypes", "float64",
+                   "--restarts", "2", "--out", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    doc = json.load(open(str(out) + ".json"))
+    rows = {r["solver"]: r for r in doc["rows"]}
+    assert set(rows) == {"lbfgs", "tr"} and doc["meta"]["restarts"] == 2
+    for r in rows.values():  # the octahedron
+        assert r["angle_ref_deg"] == 90.0 and r["angle_gap_deg"] < 1e-6 and r["status"] == {"CONVERGED": 2}
+        assert abs(r["objective"] - 0.45) < 1e-12 and r["warm_s"] > 0
+    assert rows["tr"]["angle_gap_deg"] < 1e-9 and rows["tr"]["max_steps_taken"] < rows["lbfgs"]["max_steps_taken"]
+    for args, flag in ((["--cases", "nope"], "--cases"), (["--solvers", "newton"], "--solvers"),
+                       (["--restarts", "0"], "--restarts")):
+        p = run_script("solver_choice.py", *args, "--out", str(out))
+        assert p.returncode == 2 and flag in p.stderr, (args, p.stderr)
