@@ -201,30 +201,28 @@ def test_no_recompile_across_temperatures_and_continuation_logs():
     assert int(np.sum(stages >= 0)) == int(res.steps)
 
 
-def test_solve_and_cli_take_the_trust_region_solver(tmp_path, capsys):
+def test_solve_grid_and_cli_take_the_trust_region_solver(capsys):
+    """`solve`, a padded grid bucket and the CLI run solver "tr"; C = 5 padded to (8, 4) in the grid equals the CLI's
+    unpadded solve from the same starts."""
+    import json
+
+    from gnc_jax.cli import main
+    from gnc_jax.grid import expand_grid, run_grid
+
     r = gnc_jax.solve("hug", C=6, d=3, n=2, restarts=4, solver="tr")
     assert abs(r.min_angle_deg - 90.0) < 1e-3  # the cross-polytope
     assert set(r.restarts["status"]) <= {"CONVERGED", "MIN_STEP"}
-    tr = gnc_jax.solve("tammes", C=12, d=3, restarts=4, solver="tr")
-    assert abs(tr.min_angle_deg - 63.4349488) < 1e-3  # the icosahedron
-    from gnc_jax.cli import main
-
-    assert main(["solve", "riesz", "--C", "6", "--d", "3", "--solver", "tr", "--restarts", "2", "--json"]) == 0
-    assert '"status": "' in capsys.readouterr().out
-    with pytest.raises(ValueError, match="solver"):
-        gnc_jax.solve("riesz", C=6, d=3, solver="trust")
-
-
-def test_trust_regions_solve_a_padded_grid_like_its_cells_alone():
-    """C = 5, 6 run padded to (8, 4) in one program; the row of C = 5 equals its own unpadded solve."""
-    from gnc_jax.grid import expand_grid, run_grid
-
     rows = {r["C"]: r for r in run_grid(expand_grid("riesz", "5:6", 3, restarts=2, seed=1), solver="tr",
                                           progress=False)}
-    alone = gnc_jax.solve("riesz", C=5, d=3, restarts=2, seed=1, solver="tr")
-    assert abs(rows[5]["min_angle_deg"] - alone.min_angle_deg) < 1e-3 and rows[5]["status"] == alone.status
     np.testing.assert_allclose(rows[5]["min_angle_deg"], 90.0, atol=1e-3)  # the triangular bipyramid
     np.testing.assert_allclose(rows[6]["min_angle_deg"], 90.0, atol=1e-3)  # the octahedron
+    capsys.readouterr()
+    assert main(["solve", "riesz", "--C", "5", "--d", "3", "--solver", "tr", "--restarts", "2", "--seed", "1",
+                 "--json"]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert abs(rows[5]["min_angle_deg"] - alone["min_angle_deg"]) < 1e-3 and rows[5]["status"] == alone["status"]
+    with pytest.raises(ValueError, match="solver"):
+        gnc_jax.solve("riesz", C=6, d=3, solver="trust")
 
 
 def test_trust_regions_take_fewer_iterations_than_lbfgs_on_thomson(x64):

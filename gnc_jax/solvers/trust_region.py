@@ -6,7 +6,8 @@ T_x, minimizes it approximately inside the ball |eta| <= radius by truncated CG 
 and accepts the retracted trial R_x(eta) when the actual decrease is at least ``rho_prime`` times the model's.
 The radius shrinks fourfold after a poor model and doubles, up to ``max_radius``, after a good one that reached
 the boundary. Near a nondegenerate minimizer the inner solve becomes a Newton step (tolerance
-|r| <= |grad| min(|grad|^theta, kappa)): superlinear convergence, where the line-search solvers are linear.
+|r| <= |grad| min(|grad|^theta, kappa), floored at sqrt(eps) |grad|): superlinear convergence, where the line-search
+solvers are linear.
 
 The solve is one ``lax.while_loop`` of outer iterations, each holding one inner ``while_loop``; under ``jax.vmap``
 every problem keeps its own radius, inner iteration count, stop test and status code. Usage::
@@ -74,8 +75,9 @@ def truncated_cg(hess: Callable, manifold, x, grad, grad_norm, radius, max_inner
     """Approximately minimize <grad, eta> + 1/2 <eta, hess(eta)> over |eta| <= radius in T_x (Steihaug–Toint).
 
     Stops on negative curvature or at the boundary (then ``boundary`` is True), when the residual falls below
-    |grad| max(min(|grad|^theta, kappa), sqrt(eps)), after ``max_inner`` iterations, or when an iteration would raise the model
-    (roundoff; that iteration is dropped). Returns (eta, hess(eta), boundary, iterations)."""
+    |grad| max(min(|grad|^theta, kappa), sqrt(eps)), after ``max_inner`` iterations, or when an iteration would
+    raise the model (roundoff; that iteration is dropped). ``active`` False returns eta = 0 at once (a finished
+    problem in a batch). Returns (eta, hess(eta), boundary, iterations)."""
     zero = tree_scale(0.0, grad)
     dtype = grad_norm.dtype
     rr0 = grad_norm * grad_norm
@@ -107,8 +109,7 @@ def truncated_cg(hess: Callable, manifold, x, grad, grad_norm, radius, max_inner
         new = _CGState(s.j + 1, eta, h_eta, r, d, rr, e_e_full, beta * (s.e_d + alpha * s.d_d),
                        rr + beta * beta * s.d_d, model,
                        boundary | (jnp.sqrt(rr) <= tol) | (s.j + 1 >= max_inner), boundary)
-        keep = tree_where(worse, s._replace(j=s.j + 1, done=jnp.ones((), bool)), new)
-        return keep
+        return tree_where(worse, s._replace(j=s.j + 1, done=jnp.ones((), bool)), new)
 
     out = jax.lax.while_loop(lambda s: ~s.done, body, state)
     return out.eta, out.h_eta, out.boundary, out.j
