@@ -128,9 +128,11 @@ class TrustRegion:
       rho_prime: accept a trial when actual / predicted decrease > rho_prime.
       radius, max_radius: first and largest radius (None: max_radius / 8, and the manifold's typical distance,
         pi sqrt(rows) for the spheres, sqrt(n) for Euclidean factors).
-      roundoff: f's precision floor, roundoff * eps * max(1, |f|). When the predicted decrease is below it and f did
-        not rise above it, f's values cannot judge the trial (float32 near an optimum): it is accepted when it
-        lowers the gradient norm instead, so Newton steps keep converging the gradient down to its own floor.
+      roundoff: f's precision floor, roundoff * eps * |f| (relative, as in the line search's flat test, so that
+        objectives that vanish at the optimum, the CE at small tau, keep their digits). When the predicted decrease
+        is below it and f did not rise above it, f's values cannot judge the trial (float32 near an optimum): it is
+        accepted when it lowers the gradient norm instead, so Newton steps keep converging the gradient down to its
+        own floor.
       min_step: stop (MIN_STEP) when the radius, or an accepted step's length, falls below this (None: 4 eps).
       history: per-outer-iteration log (value, grad norm, trial step length |eta|, accepted).
     """
@@ -184,7 +186,7 @@ class TrustRegion:
 
         predicted = -(manifold.inner(x, g, eta) + 0.5 * manifold.inner(x, eta, h_eta))
         eps = jnp.finfo(f.dtype).eps
-        floor = self.roundoff * eps * jnp.maximum(1.0, jnp.abs(f))  # roundoff level of f
+        floor = self.roundoff * eps * jnp.abs(f)  # roundoff level of f
         gnorm_trial = manifold.norm(x_trial, g_trial)
         at_floor = (predicted <= floor) & (f_trial <= f + floor)
         rho = jnp.where(at_floor, jnp.where(gnorm_trial < state.grad_norm, 1.0, 0.0),
