@@ -339,30 +339,35 @@ class SolveResult:
         return neural_collapse_metrics(rows, np.repeat(np.arange(K), counts), W, None if b is None else
                                        np.asarray(b, np.float64), K)
 
-    def hessian_eigenvalues(self, max_dim: int = 4000) -> np.ndarray:
+    def hessian_eigenvalues(self, max_dim: int = 4000, k: int | None = None) -> np.ndarray:
         """Eigenvalues (ascending, float64) of the Riemannian Hessian of the problem's objective at the reported point
         (the final temperature for problems with one): all >= 0 (up to roundoff) at a local minimum, one < 0 at a
         saddle. Symmetries give zero modes (sphere codes: d(d-1)/2 rotations; the imbalanced models' unused sample
-        rows too). Sphere rows are renormalized in float64 first. Dense: the manifold dimension must stay below
-        ``max_dim`` (``theory.checks.riemannian_hessian_eigs``)."""
-        from .theory.checks import riemannian_hessian_eigs
+        rows too). Sphere rows are renormalized in float64 first. Dense (all eigenvalues,
+        ``theory.checks.riemannian_hessian_eigs``): the ambient dimension must stay below ``max_dim``. With ``k``:
+        the k smallest only, by Lanczos on Hessian-vector products, at any dimension
+        (``theory.checks.riemannian_hessian_smallest``)."""
+        from .theory.checks import riemannian_hessian_eigs, riemannian_hessian_smallest
 
         p = get_problem(self.problem)
         kinds = {key: "sphere" if kind.startswith("sphere") else "euclidean" for key, kind in p.factors}
-        point = {k: np.asarray(v, np.float64) for k, v in self.point.items()}
-        for k, kind in kinds.items():
+        point = {key: np.asarray(v, np.float64) for key, v in self.point.items()}
+        for key, kind in kinds.items():
             if kind == "sphere":  # renormalize; unused (zero) rows of the imbalanced models become e_1
-                norms = np.linalg.norm(point[k], axis=-1, keepdims=True)
-                e1 = np.zeros(point[k].shape[-1])
+                norms = np.linalg.norm(point[key], axis=-1, keepdims=True)
+                e1 = np.zeros(point[key].shape[-1])
                 e1[0] = 1.0
-                point[k] = np.where(norms > 0, point[k] / np.where(norms > 0, norms, 1.0), e1)
+                point[key] = np.where(norms > 0, point[key] / np.where(norms > 0, norms, 1.0), e1)
         dim = sum(v.size for v in point.values())
-        if dim > max_dim:
-            raise ValueError(f"max_dim: the Hessian would be {dim} x {dim} (dense); raise max_dim to allow it")
+        if k is None and dim > max_dim:
+            raise ValueError(f"max_dim: the Hessian would be {dim} x {dim} (dense); raise max_dim to allow it, or "
+                             f"pass k for the k smallest eigenvalues by Lanczos")
         hp = {"class_mask": np.ones(self.C), "dim_mask": np.ones(self.d), "sample_mask": np.ones(self.n),
-              **{k: float(v) for k, v in self.hparams.items()}}
+              **{name: float(v) for name, v in self.hparams.items()}}
         if self.tau is not None:
             hp["tau"] = float(self.tau)
+        if k is not None:
+            return riemannian_hessian_smallest(lambda x: p.objective(x, hp), point, kinds, k=_check_int("k", k, 1))
         return riemannian_hessian_eigs(lambda x: p.objective(x, hp), point, kinds)
 
     @property

@@ -95,8 +95,11 @@ def test_hessian_eigenvalues_tell_a_minimum_from_a_saddle():
     square = np.array([[1.0, 0, 0], [0, 1, 0], [-1, 0, 0], [0, -1, 0]])  # critical by symmetry: a saddle
     r = gnc_jax.solve("riesz", C=4, d=3, restarts=1, init={"W": square})
     assert r.steps == 0 and r.hessian_eigenvalues()[0] < -0.5
-    with pytest.raises(ValueError, match="max_dim"):
+    # the k smallest by Lanczos on Hessian-vector products: the dense ones, with no size limit
+    np.testing.assert_allclose(r.hessian_eigenvalues(k=2), r.hessian_eigenvalues()[:2], atol=1e-10)
+    with pytest.raises(ValueError, match="max_dim.*pass k"):
         r.hessian_eigenvalues(max_dim=10)
+    assert r.hessian_eigenvalues(max_dim=10, k=1)[0] < -0.5
 
 
 def test_saved_result_loads_back_and_seeds_a_solve(tmp_path):

@@ -31,6 +31,32 @@ def test_riemannian_hessian_quadratic_form_closed_form(d):
     np.testing.assert_allclose(e, 2.0 * lam, atol=1e-10)
 
 
+def test_lanczos_gives_the_dense_hessians_smallest_eigenvalues():
+    """riemannian_hessian_smallest (Hessian-vector products, no matrix) against the dense Hessian: the quadratic form's
+    closed form on S^4, a sphere x Euclidean product, and a (6, 3) oblique point; k out of range is refused."""
+    rng = np.random.default_rng(7)
+    lam = np.sort(rng.uniform(-3, 3, 5))
+    Q = random_rotation(5, seed=7)
+    A = jnp.asarray(Q @ np.diag(lam) @ Q.T)
+    got = C.riemannian_hessian_smallest(lambda x: x @ A @ x, Q[:, 2], "sphere", k=2)
+    np.testing.assert_allclose(got, np.sort(2.0 * (np.delete(lam, 2) - lam[2]))[:2], atol=1e-9)
+    f = lambda p: p["x"][1] ** 2 - p["x"][0] + 0.5 * jnp.sum(p["a"] ** 2) + p["a"][0] * p["x"][2]  # noqa: E731
+    point = {"x": np.array([1.0, 0.0, 0.0]), "a": np.zeros(2)}
+    kinds = {"a": "euclidean", "x": "sphere"}
+    np.testing.assert_allclose(C.riemannian_hessian_smallest(f, point, kinds, k=3),
+                               C.riemannian_hessian_eigs(f, point, kinds)[:3], atol=1e-9)
+    W = rng.standard_normal((6, 3))
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    g = lambda w: jnp.sum(jnp.exp(2.0 * w @ w.T))  # noqa: E731
+    dense = C.riemannian_hessian_eigs(g, W, "sphere")
+    np.testing.assert_allclose(C.riemannian_hessian_smallest(g, W, "sphere", k=4), dense[:4],
+                               atol=1e-9 * np.max(np.abs(dense)))
+    with pytest.raises(ValueError, match="k must be"):
+        C.riemannian_hessian_smallest(g, W, "sphere", k=12)
+    with pytest.raises(ValueError, match="unit"):
+        C.riemannian_hessian_smallest(g, 2 * W, "sphere", k=2)
+
+
 def test_riemannian_hessian_dict_points_and_errors():
     """Product of a sphere factor and a Euclidean factor; dict keys in any order; non-unit rows are refused."""
     x = np.array([1.0, 0.0, 0.0])

@@ -7,6 +7,7 @@ theory predicts, solves with :func:`gnc_jax.api.solve` in float64 and reports wh
 
 Contents
   * :func:`riemannian_hessian_eigs` -- eigenvalues of the Riemannian Hessian on products of spheres / R^n.
+  * :func:`riemannian_hessian_smallest` -- its k smallest, by Lanczos on Hessian-vector products (any dimension).
   * :func:`ufm_check`        -- [NC21] regularized CE-UFM: closed-form minimizer, NC1-NC3, duality, strict saddle.
   * :func:`tau_sweep`        -- [GNC] rho(W_tau) of the collapsed spherical CE optimum along a tau-continuation.
   * :func:`tau_log_ce`       -- tau log L(W, H; tau), which tends to L_HM(W, H) as tau -> 0.
@@ -44,6 +45,7 @@ __all__ = [
     "CheckReport",
     "tangent_basis",
     "riemannian_hessian_eigs",
+    "riemannian_hessian_smallest",
     "etf_gram",
     "gram_gap",
     "ufm_saddle_eigs",
@@ -226,6 +228,63 @@ def riemannian_hessian_eigs(f: Callable, point, manifold: Manifold = "sphere", r
     R = B.T @ (hess - np.diag(shift)) @ B
     eigs = np.linalg.eigvalsh(0.5 * (R + R.T))
     return (eigs, B) if return_basis else eigs
+
+
+def riemannian_hessian_smallest(f: Callable, point, manifold: Manifold = "sphere", k: int = 6,
+                                tol: float = 1e-10) -> np.ndarray:
+    """The ``k`` smallest eigenvalues (ascending, float64) of the Riemannian Hessian of ``f`` at ``point``, without
+    forming it: Lanczos (``scipy.sparse.linalg.eigsh``) on Hessian-vector products (`solvers.hessian_operator`:
+    a linearization of the gradient plus the sphere's Weingarten term). Same conventions as
+    `riemannian_hessian_eigs`, any dimension. The operator is P Hess P + c (I - P) on the ambient space, P the
+    tangent projection and c above the spectral radius, so the normal directions stay out of the k smallest; a
+    negative first eigenvalue marks a saddle, symmetries give zeros. ``tol``: eigsh's relative tolerance."""
+    import jax
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    from gnc_jax.manifolds import Euclidean, Oblique, Product
+    from gnc_jax.solvers import hessian_operator
+
+    kinds = {k_: _kind(v) for k_, v in _factor_kinds(point, manifold).items()}
+    k = int(k)
+    with jax.enable_x64(True):
+        tree = {key: jnp.asarray(v, jnp.float64) for key, v in point.items()} if isinstance(point, dict) else \
+            {None: jnp.asarray(point, jnp.float64)}
+        if isinstance(point, dict):
+            fun = lambda p, a: f(p)  # noqa: E731
+        else:
+            fun = lambda p, a: f(p[None])  # noqa: E731
+        for key, arr in tree.items():
+            norms = jnp.linalg.norm(arr, axis=-1)
+            if kinds[key] == "sphere" and float(jnp.max(jnp.abs(norms - 1.0))) > 1e-8:
+                raise ValueError(f"rows of the sphere factor {key!r} must be unit (max | |x| - 1 | = "
+                                 f"{float(jnp.max(jnp.abs(norms - 1.0))):.2e})")
+        man = Product({key: Oblique(ndim=max(arr.ndim, 1)) if kinds[key] == "sphere" else Euclidean(ndim=arr.ndim)
+                       for key, arr in tree.items()})
+        tangent_dim = man.dim(tree)
+        if not 1 <= k < tangent_dim:
+            raise ValueError(f"k must be in [1, {tangent_dim - 1}] (the manifold's dimension is {tangent_dim}), got {k}")
+        flat, unravel = ravel_pytree(tree)
+        hess = hessian_operator(fun, man, tree, None)
+
+        @jax.jit
+        def shifted(v, c):
+            vt = unravel(v)
+            pv = man.proj(tree, vt)
+            hv = man.proj(tree, hess(pv))
+            return ravel_pytree(hv)[0] + c * (v - ravel_pytree(pv)[0])
+
+        n = flat.shape[0]
+        v0 = np.random.default_rng(0).standard_normal(n)
+
+        def op(c):
+            return LinearOperator((n, n), matvec=lambda v: np.asarray(shifted(jnp.asarray(v, jnp.float64).ravel(), c)),
+                                  dtype=np.float64)
+
+        radius = float(abs(eigsh(op(0.0), k=1, which="LM", tol=1e-3, v0=v0, return_eigenvectors=False)[0]))
+        vals = eigsh(op(2.0 * radius + 1.0), k=k, which="SA", tol=tol, v0=v0, return_eigenvectors=False)
+    return np.sort(np.asarray(vals, np.float64))
 
 
 def riemannian_gradient_norm(f: Callable, point, manifold: Manifold = "sphere") -> float:
