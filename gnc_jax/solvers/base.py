@@ -5,6 +5,9 @@ import enum
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
+
+from ..manifolds import tree_all_finite
 
 Array = jax.Array
 PyTree = Any
@@ -56,6 +59,26 @@ class History(NamedTuple):
     step: Array  # step size tried in this iteration
     accepted: Array  # bool: was the trial accepted
     stage: Array | None = None  # int32 continuation stage of the iteration (None: a single solve)
+
+
+def start(value, grad, grad_norm, gtol: float, scaled: bool, max_steps: int, history: bool):
+    """Shared by every solver's ``init``: (finite, status, log) at the starting point: NONFINITE if f or its gradient is
+    not finite, CONVERGED if the gradient already passes the stop test, else RUNNING; an empty (max_steps,) log (NaN,
+    accepted False) when ``history``, else None."""
+    finite = jnp.isfinite(value) & tree_all_finite(grad)
+    status = jnp.where(~finite, Status.NONFINITE,
+                       jnp.where(gradient_converged(grad_norm, value, gtol, scaled), Status.CONVERGED, Status.RUNNING))
+    log = None
+    if history:
+        nan = jnp.full((max_steps,), jnp.nan, value.dtype)
+        log = History(nan, nan, nan, jnp.zeros((max_steps,), bool))
+    return finite, status.astype(jnp.int32), log
+
+
+def record(history: History, i, value, grad_norm, step, accepted) -> History:
+    """The log with iteration ``i``'s entries set."""
+    return History(history.value.at[i].set(value), history.grad_norm.at[i].set(grad_norm),
+                   history.step.at[i].set(step), history.accepted.at[i].set(accepted))
 
 
 class SolverState(NamedTuple):

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from ..manifolds import tree_all_finite, tree_scale, tree_where
-from .base import History, Result, SolverState, Status, gradient_converged
+from .base import Result, SolverState, Status, gradient_converged, record, start
 from .descents import LBFGS, ConjugateGradient, Gradient
 
 PyTree = Any
@@ -94,15 +94,7 @@ class Solver:
         slope = manifold.inner(x0, grad, direction)
         dnorm = manifold.norm(x0, direction)
         step = self.init_step / jnp.where(dnorm > 0, dnorm, 1.0)
-        finite = jnp.isfinite(value) & tree_all_finite(grad)
-        status = jnp.where(
-            ~finite, Status.NONFINITE,
-            jnp.where(gradient_converged(gnorm, value, self.gtol, self.gtol_scaled), Status.CONVERGED, Status.RUNNING)
-        ).astype(jnp.int32)
-        history = None
-        if self.history:
-            nan = jnp.full((self.max_steps,), jnp.nan, value.dtype)
-            history = History(nan, nan, nan, jnp.zeros((self.max_steps,), bool))
+        finite, status, history = start(value, grad, gnorm, self.gtol, self.gtol_scaled, self.max_steps, self.history)
         zero = jnp.zeros((), jnp.int32)
         return SolverState(x0, value, grad, gnorm, direction, slope, step, dstate, zero, zero,
                            finite, status, history)
@@ -137,10 +129,7 @@ class Solver:
         )
         new = new._replace(status=self._status(new))
         if self.history:
-            h, i = state.history, state.steps
-            new = new._replace(history=History(
-                h.value.at[i].set(new.value), h.grad_norm.at[i].set(new.grad_norm),
-                h.step.at[i].set(t), h.accepted.at[i].set(accept)))
+            new = new._replace(history=record(state.history, state.steps, new.value, new.grad_norm, t, accept))
         running = state.status == Status.RUNNING
         return tree_where(running, new, state)
 

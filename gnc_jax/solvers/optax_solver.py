@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from ..manifolds import tree_all_finite, tree_where
-from .base import History, Result, Status, gradient_converged
+from .base import History, Result, Status, gradient_converged, record, start
 from .minimize import _value_and_rgrad
 
 PyTree = Any
@@ -56,14 +56,7 @@ class OptaxSolver:
         x0 = manifold.project_point(x0)
         value, grad = _value_and_rgrad(fun, manifold, x0, args)
         gnorm = manifold.norm(x0, grad)
-        finite = jnp.isfinite(value) & tree_all_finite(grad)
-        status = jnp.where(~finite, Status.NONFINITE,
-                           jnp.where(gradient_converged(gnorm, value, self.gtol, self.gtol_scaled), Status.CONVERGED,
-                                     Status.RUNNING)).astype(jnp.int32)
-        history = None
-        if self.history:
-            nan = jnp.full((self.max_steps,), jnp.nan, value.dtype)
-            history = History(nan, nan, nan, jnp.zeros((self.max_steps,), bool))
+        _, status, history = start(value, grad, gnorm, self.gtol, self.gtol_scaled, self.max_steps, self.history)
         zero = jnp.zeros((), jnp.int32)
         return OptaxState(x0, value, grad, gnorm, self.tx.init(x0), zero, zero, status, history)
 
@@ -82,9 +75,7 @@ class OptaxSolver:
             opt_state, steps, state.accepted + finite.astype(jnp.int32), status.astype(jnp.int32),
             state.history)
         if self.history:
-            h, i = state.history, state.steps
-            new = new._replace(history=History(h.value.at[i].set(new.value), h.grad_norm.at[i].set(new.grad_norm),
-                                               h.step.at[i].set(jnp.nan), h.accepted.at[i].set(finite)))
+            new = new._replace(history=record(state.history, state.steps, new.value, new.grad_norm, jnp.nan, finite))
         return tree_where(state.status == Status.RUNNING, new, state)
 
     def run_from_state(self, fun, manifold, state, args):

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from ..manifolds import tree_all_finite, tree_axpy, tree_scale, tree_where
-from .base import History, Result, Status, gradient_converged
+from .base import History, Result, Status, gradient_converged, record, start
 from .minimize import _value_and_rgrad
 
 PyTree = Any
@@ -158,14 +158,7 @@ class TrustRegion:
         x0 = manifold.project_point(x0)
         value, grad = _value_and_rgrad(fun, manifold, x0, args)
         gnorm = manifold.norm(x0, grad)
-        finite = jnp.isfinite(value) & tree_all_finite(grad)
-        status = jnp.where(~finite, Status.NONFINITE,
-                           jnp.where(gradient_converged(gnorm, value, self.gtol, self.gtol_scaled), Status.CONVERGED,
-                                     Status.RUNNING)).astype(jnp.int32)
-        history = None
-        if self.history:
-            nan = jnp.full((self.max_steps,), jnp.nan, value.dtype)
-            history = History(nan, nan, nan, jnp.zeros((self.max_steps,), bool))
+        finite, status, history = start(value, grad, gnorm, self.gtol, self.gtol_scaled, self.max_steps, self.history)
         zero = jnp.zeros((), jnp.int32)
         _, radius = self._radii(manifold, x0)
         return TRState(x0, value, grad, gnorm, jnp.asarray(radius, value.dtype), jnp.zeros((), value.dtype),
@@ -219,9 +212,7 @@ class TrustRegion:
                                 jnp.where(new.steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING))))
         new = new._replace(status=status.astype(jnp.int32))
         if self.history:
-            h, i = state.history, state.steps
-            new = new._replace(history=History(h.value.at[i].set(new.value), h.grad_norm.at[i].set(new.grad_norm),
-                                               h.step.at[i].set(step_norm), h.accepted.at[i].set(accept)))
+            new = new._replace(history=record(state.history, state.steps, new.value, new.grad_norm, step_norm, accept))
         return tree_where(running, new, state)
 
     def run_from_state(self, fun: Callable, manifold, state: TRState, args: PyTree) -> TRState:
