@@ -16,23 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 import numpy as np
 
 import gnc_jax
-from _meta import run_meta  # noqa: E402  benchmarks/_meta.py
+from _meta import run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
 from gnc_jax import objectives as obj
 from gnc_jax.grid import expand_grid, run_grid
-
-
-def twice(fn):
-    """(result, first-call seconds, second-call seconds)."""
-    t0 = time.perf_counter()
-    fn()
-    t1 = time.perf_counter()
-    out = fn()
-    return out, t1 - t0, time.perf_counter() - t1
 
 
 def main(argv=None) -> int:
@@ -45,7 +35,7 @@ def main(argv=None) -> int:
 
     for problem, kw in (("tammes", dict(C=24, d=3)), ("ce-ufm", dict(C=10, d=3, tau=0.1, n=2))):
         for history in (False, True):
-            r, cold, warm = twice(lambda: gnc_jax.solve(problem, restarts=R, history=history, **kw))
+            cold, warm, r = timed_twice(lambda: gnc_jax.solve(problem, restarts=R, history=history, **kw))
             rows.append(dict(case="history", variant=f"{problem} history={history}", cold_s=cold, warm_s=warm,
                              steps=int(np.sum(r.restarts["steps"])), value=r.objective))
 
@@ -53,7 +43,7 @@ def main(argv=None) -> int:
     try:
         pts = {}
         for name in ("riesz", "riesz-copy"):
-            r, cold, warm = twice(lambda: gnc_jax.solve(name, C=32, d=3, restarts=R, s=1.0))
+            cold, warm, r = timed_twice(lambda: gnc_jax.solve(name, C=32, d=3, restarts=R, s=1.0))
             pts[name] = r.point["W"]
             rows.append(dict(case="custom", variant=name, cold_s=cold, warm_s=warm,
                              steps=int(np.sum(r.restarts["steps"])), value=r.objective))
@@ -64,11 +54,11 @@ def main(argv=None) -> int:
     hp = dict(C=4, d=5, n=100, minority=2, lambda_W=5e-3, lambda_H=5e-3, lambda_b=0.0)
     n_minors = [1, 2, 5, 10, 20, 50, 100]
     cells = expand_grid("ce-ufm-regularized-imbalanced", restarts=4, n_minor=n_minors, **hp)
-    grid_rows, cold, warm = twice(lambda: run_grid(cells, max_steps=3000, progress=False))
+    cold, warm, grid_rows = timed_twice(lambda: run_grid(cells, max_steps=3000, progress=False))
     rows.append(dict(case="sweep", variant=f"run_grid, {len(cells)} cells x 4 restarts", cold_s=cold, warm_s=warm,
                      steps=int(sum(r["steps"] for r in grid_rows)), value=float(grid_rows[0]["max_cos"])))
-    loop, cold, warm = twice(lambda: [gnc_jax.solve("ce-ufm-regularized-imbalanced", restarts=4, max_steps=3000,
-                                                    n_minor=m, **hp) for m in n_minors])
+    cold, warm, loop = timed_twice(lambda: [gnc_jax.solve("ce-ufm-regularized-imbalanced", restarts=4,
+                                                          max_steps=3000, n_minor=m, **hp) for m in n_minors])
     rows.append(dict(case="sweep", variant=f"loop of solve, {len(n_minors)} calls x 4 restarts", cold_s=cold,
                      warm_s=warm, steps=int(sum(r.steps for r in loop)), value=float(loop[0].max_cos)))
 

@@ -5,9 +5,9 @@
         [--restarts 16] [--seed 0] [--max-steps 1000] [--gtol 1e-8] [--lr 1e-2] [--pymanopt-eager]
         [--device-label L] [--out peers]
 
-Solvers: gnc-lbfgs, gnc-cg, gnc-gd, gnc-adam, gnc-tr (trust regions), gnc-lbfgs+refine; pymanopt-cg, pymanopt-tr (trust regions),
-pymanopt-sd; geoopt-radam, geoopt-rsgd. Every solver gets the same R random starts (`gnc_jax.api.random_batch`),
-the same objective (the gnc-jax registry's JAX function; Pymanopt calls it through its own JAX backend, so both
+Solvers: gnc-lbfgs, gnc-cg, gnc-gd, gnc-adam, gnc-tr (trust regions), gnc-lbfgs+refine; pymanopt-cg,
+pymanopt-tr (trust regions), pymanopt-sd; geoopt-radam, geoopt-rsgd. Every solver gets the same R random starts
+(`gnc_jax.api.random_batch`), the same objective (the gnc-jax registry's JAX function; Pymanopt calls it through its own JAX backend, so both
 sides differentiate the same code; its backend runs eagerly, so it gets the function under jax.jit unless
 --pymanopt-eager; Geoopt gets it written again in torch, checked against the JAX one first),
 the same continuation temperatures (surrogates and CE at small tau), and per stage the same iteration budget
@@ -54,7 +54,7 @@ from gnc_jax.problems import REGISTRY, default_stages, tau_schedule  # noqa: E40
 from gnc_jax.solvers import Status  # noqa: E402
 from gnc_jax.theory import simplex_etf, ufm_global_optimum  # noqa: E402
 
-from _meta import run_meta  # noqa: E402  (benchmarks/_meta.py: this script's folder is on sys.path)
+from _meta import run_meta, timed_twice  # noqa: E402  (benchmarks/_meta.py: this script's folder is on sys.path)
 
 F64 = jnp.float64
 NAMED_CASES = {
@@ -211,16 +211,6 @@ def score_rows(case: Case, rows: list[dict]) -> None:
         r.update(reference=ref, reference_kind=kind, gaps=gaps, hits=sum(g <= tol for g in finite),
                  best_gap=min(finite) if finite else math.nan,
                  median_gap=statistics.median(finite) if finite else math.nan)
-
-
-def timed_twice(one_pass):
-    """Run ``one_pass`` twice: (cold seconds, warm seconds, the second pass's result)."""
-    t = time.perf_counter()
-    one_pass()
-    cold = time.perf_counter() - t
-    t = time.perf_counter()
-    out = one_pass()
-    return cold, time.perf_counter() - t, out
 
 
 # ----------------------------------------------------------------------------------------------

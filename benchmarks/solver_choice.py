@@ -31,7 +31,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 
 import gnc_jax  # noqa: E402
-from _meta import run_meta  # noqa: E402  benchmarks/_meta.py
+from _meta import run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
 
 CASES = {
     "ufm4": (dict(problem="ce-ufm-regularized", C=4, d=5, n=3, lambda_W=5e-3, lambda_H=1e-2, lambda_b=1e-2),
@@ -64,12 +64,8 @@ def run_one(case: str, solver: str, dtype: str, restarts: int) -> dict:
     def call():
         return gnc_jax.solve(problem, restarts=restarts, solver=solver, dtype=DTYPES[dtype], **kw)
 
-    t0 = time.perf_counter()
-    call()
-    t1 = time.perf_counter()
-    r = call()
-    warm = time.perf_counter() - t1
-    return dict(case=case, solver=solver, dtype=dtype, cold_s=t1 - t0, warm_s=warm,
+    cold, warm, r = timed_twice(call)
+    return dict(case=case, solver=solver, dtype=dtype, cold_s=cold, warm_s=warm,
                 max_steps_taken=int(max(r.restarts["steps"])), objective=float(r.objective),
                 min_angle_deg=float(r.min_angle_deg), min_margin=float(r.min_margin),
                 status=dict(collections.Counter(str(s) for s in r.restarts["status"])))

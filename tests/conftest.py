@@ -37,6 +37,14 @@ icosahedron = C.icosahedron  # (12, 3)
 cross_polytope = C.cross_polytope  # (2d, d)
 
 
+def oblique_starts(B: int, K: int, d: int, seed: int = 0, dtype=np.float32) -> dict:
+    """{"W": (B, K, d)}: B random points of the oblique manifold OB(d, K) (rows uniform on S^{d-1}), from ``seed``."""
+    from gnc_jax.manifolds import Oblique, Product
+
+    keys = jax.random.split(jax.random.key(seed), B)
+    return jax.vmap(lambda k: Product({"W": Oblique()}).random(k, {"W": (K, d)}, dtype))(keys)
+
+
 def random_rotation(d: int, seed: int = 0) -> np.ndarray:
     q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, d)))
     return q * np.sign(np.diag(r))

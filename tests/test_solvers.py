@@ -10,12 +10,10 @@ from gnc_jax import objectives as obj
 from gnc_jax.manifolds import Oblique, Product
 from gnc_jax.solvers import RCG, RGD, RLBFGS, OptaxSolver, Status, run_continuation
 
+from conftest import oblique_starts
+
 MAN = Product({"W": Oblique()})
-
-
-def _starts(B, K, d, seed=0, dtype=jnp.float32):
-    keys = jax.random.split(jax.random.key(seed), B)
-    return jax.vmap(lambda k: MAN.random(k, {"W": (K, d)}, dtype))(keys)
+_starts = oblique_starts  # (B, K, d, seed, dtype) -> {"W": (B, K, d)}
 
 
 @pytest.mark.parametrize("solver", [RLBFGS(max_steps=300), RCG(max_steps=600), RGD(max_steps=600)],

@@ -12,12 +12,10 @@ from gnc_jax.manifolds import Euclidean, Oblique, Product
 from gnc_jax.solvers import RLBFGS, Status, TrustRegion, hessian_operator, run_continuation, truncated_cg
 from gnc_jax.theory.checks import riemannian_hessian_eigs
 
+from conftest import oblique_starts
+
 MAN = Product({"W": Oblique()})
-
-
-def _starts(B, K, d, seed=0, dtype=jnp.float32):
-    keys = jax.random.split(jax.random.key(seed), B)
-    return jax.vmap(lambda k: MAN.random(k, {"W": (K, d)}, dtype))(keys)
+_starts = oblique_starts  # (B, K, d, seed, dtype) -> {"W": (B, K, d)}
 
 
 def _tangent(x, seed):

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codes._validate import check_int
+
 
 def gaussian_mixture(K: int, n: int, dim: int = 32, separation: float = 3.0, seed: int = 0):
     """K classes of n samples each in R^dim: class means are random Gaussian vectors scaled to norm ``separation``,
     samples are means plus standard Gaussian noise. Returns (X (K n, dim) float32, y (K n,) int32), sorted by class.
     Host numpy, deterministic in ``seed``."""
     for name, v, lo in (("K", K, 2), ("n", n, 1), ("dim", dim, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+        check_int(v, name, lo)
     if not np.isfinite(separation) or separation <= 0:
         raise ValueError(f"separation must be positive and finite, got {separation!r}")
     rng = np.random.default_rng(seed)

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ..codes._validate import check_int
 from .data import gaussian_mixture
 from .model import CollapseMLP, classifier_of
 
@@ -38,9 +39,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         for name in ("steps", "log_every"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+            check_int(getattr(self, name), name, 1)
         if self.steps % self.log_every:
             raise ValueError(f"log_every must divide steps ({self.steps}), got {self.log_every}")
         if self.head not in HEADS:
@@ -51,9 +50,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a {'positive' if lo_open else 'non-negative'} number, got {v!r}")
         if not isinstance(self.momentum, (int, float)) or not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
-        if not self.hidden or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1
-                                  for w in self.hidden):
+        if not self.hidden:
             raise ValueError(f"hidden must be a non-empty sequence of positive widths, got {self.hidden!r}")
+        for w in self.hidden:
+            check_int(w, "hidden", 1)
 
 
 @dataclasses.dataclass
@@ -193,8 +193,7 @@ def train_collapse(K: int, d: int, *, n: int = 50, dim: int = 32, separation: fl
     from ..theory.nc_metrics import neural_collapse_metrics
 
     for name, v, lo in (("K", K, 2), ("d", d, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+        check_int(v, name, lo)
     if head == "linear" and tau is not None:
         raise ValueError("tau: only the spherical head has a temperature (head='spherical')")
     if head == "spherical" and tau is None:

@@ -174,6 +174,13 @@ def _kind(name: str) -> str:
     raise ValueError(f"manifold factor must be 'sphere'/'oblique' or 'euclidean'; got {name!r}")
 
 
+def _check_unit_rows(x: np.ndarray, key) -> None:
+    """ValueError unless every row (last axis) of the sphere factor ``key`` is unit to 1e-8."""
+    dev = float(np.max(np.abs(np.linalg.norm(x, axis=-1) - 1.0)))
+    if dev > 1e-8:
+        raise ValueError(f"rows of the sphere factor {key!r} must be unit (max | |x| - 1 | = {dev:.2e})")
+
+
 def riemannian_hessian_eigs(f: Callable, point, manifold: Manifold = "sphere", return_basis: bool = False):
     """Eigenvalues (ascending, float64) of the Riemannian Hessian of ``f`` at ``point``.
 
@@ -214,10 +221,7 @@ def riemannian_hessian_eigs(f: Callable, point, manifold: Manifold = "sphere", r
             d = arr.shape[-1]
             rows = arr.reshape(-1, d)
             gr = g[offset:offset + size].reshape(-1, d)
-            norms = np.linalg.norm(rows, axis=1)
-            if np.max(np.abs(norms - 1.0)) > 1e-8:
-                raise ValueError(f"rows of the sphere factor {k!r} must be unit (max | |x| - 1 | = "
-                                 f"{np.max(np.abs(norms - 1.0)):.2e})")
+            _check_unit_rows(rows, k)
             for r, x in enumerate(rows):
                 B = np.zeros((D, d - 1))
                 B[offset + r * d: offset + (r + 1) * d] = tangent_basis(x)
@@ -256,10 +260,8 @@ def riemannian_hessian_smallest(f: Callable, point, manifold: Manifold = "sphere
         else:
             fun = lambda p, a: f(p[None])  # noqa: E731
         for key, arr in tree.items():
-            norms = jnp.linalg.norm(arr, axis=-1)
-            if kinds[key] == "sphere" and float(jnp.max(jnp.abs(norms - 1.0))) > 1e-8:
-                raise ValueError(f"rows of the sphere factor {key!r} must be unit (max | |x| - 1 | = "
-                                 f"{float(jnp.max(jnp.abs(norms - 1.0))):.2e})")
+            if kinds[key] == "sphere":
+                _check_unit_rows(np.asarray(arr), key)
         man = Product({key: Oblique(ndim=max(arr.ndim, 1)) if kinds[key] == "sphere" else Euclidean(ndim=arr.ndim)
                        for key, arr in tree.items()})
         tangent_dim = man.dim(tree)
@@ -271,9 +273,8 @@ def riemannian_hessian_smallest(f: Callable, point, manifold: Manifold = "sphere
         @jax.jit
         def shifted(v, c):
             vt = unravel(v)
-            pv = man.proj(tree, vt)
-            hv = man.proj(tree, hess(pv))
-            return ravel_pytree(hv)[0] + c * (v - ravel_pytree(pv)[0])
+            pv = man.proj(tree, vt)  # Hess of a tangent vector is tangent (`Oblique.ehess_to_rhess`)
+            return ravel_pytree(hess(pv))[0] + c * (v - ravel_pytree(pv)[0])
 
         n = flat.shape[0]
         v0 = np.random.default_rng(0).standard_normal(n)
