@@ -262,7 +262,8 @@ class SolveResult:
     ``point``: dict of numpy arrays (unpadded); ``W``: (C, d) classifier (normalized rows).
     Figures are float64: ``min_angle_deg``, ``max_cos``, ``min_margin`` (= rho(W), the minimum
     one-vs-rest distance), ``objective`` (solver objective at the final temperature).
-    ``restarts``: dict of (R,) arrays for every restart. ``status`` is the solver's stop code for the
+    ``restarts``: dict of (R,) arrays for every restart (``inner_steps``, the Hessian-vector products, for
+    ``solver="tr"``). ``status`` is the solver's stop code for the
     best restart; ``refine_status`` (``refine=True`` only) is its exact refinement's.
     """
 
@@ -293,7 +294,7 @@ class SolveResult:
     def history_columns(self, restart: int | None = None) -> dict:
         """One restart's per-iteration log (``history=True``; default the reported restart) over the iterations
         that ran, as columns: restart, stage, tau (problems with a temperature), iteration (counted over all
-        stages), value, grad_norm, step, accepted."""
+        stages), value, grad_norm, step, accepted, and for the trust regions inner_steps (Hessian-vector products)."""
         if self.histories is None:
             raise ValueError("history: solve with history=True to keep the per-iteration logs")
         r = self.best_restart if restart is None else int(restart)
@@ -302,8 +303,9 @@ class SolveResult:
         if "tau" in self.histories:
             cols["tau"] = self.histories["tau"][r][ran]
         cols["iteration"] = np.arange(int(ran.sum()))
-        for k in ("value", "grad_norm", "step", "accepted"):
-            cols[k] = self.histories[k][r][ran]
+        for k in ("value", "grad_norm", "step", "accepted", "inner_steps"):
+            if k in self.histories:
+                cols[k] = self.histories[k][r][ran]
         return cols
 
     def history_frame(self, restarts: str = "best"):
@@ -416,7 +418,11 @@ class SolveResult:
         refined = "" if self.refine_status is None else f" (refinement {self.refine_status})"
         return (f"{self.problem} C={self.C} d={self.d}{tau}: min angle {self.min_angle_deg:.7f} deg, "
                 f"max cos {self.max_cos:.9f}, rho(W) {self.min_margin:.9f}, objective {self.objective:.9g}, "
-                f"{self.status}{refined}, {self.steps} steps, {self.seconds:.2f} s")
+                f"{self.status}{refined}, {self.steps} steps{self._inner_text()}, {self.seconds:.2f} s")
+
+    def _inner_text(self) -> str:
+        inner = self.restarts.get("inner_steps")
+        return "" if inner is None else f" ({int(np.asarray(inner)[self.best_restart])} Hessian-vector products)"
 
     __str__ = summary
 
@@ -572,6 +578,8 @@ def _assemble(spec: Spec, res: Result, seconds: float, seed: int, solver_name: s
         "grad_norm": np.asarray(res.grad_norm, np.float64),
         "constraint_violation": np.asarray(res.constraint_violation, np.float64),
     }
+    if res.inner_steps is not None:
+        restarts["inner_steps"] = np.asarray(res.inner_steps)
     if refine_status is not None:
         restarts["refine_status"] = refine_status
     f = figs[best]

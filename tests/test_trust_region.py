@@ -197,6 +197,37 @@ def test_no_recompile_across_temperatures_and_continuation_logs():
     stages = np.asarray(res.history.stage)
     assert sorted(set(stages[stages >= 0].tolist())) == [0, 1, 2]
     assert int(np.sum(stages >= 0)) == int(res.steps)
+    assert int(np.sum(res.history.inner_steps)) == int(res.inner_steps) > int(res.steps)  # all stages' products
+
+
+def test_hessian_vector_products_are_counted_per_iteration_and_over_the_solve(x64):
+    """``inner_steps``: one product per outer iteration with max_inner = 1 (the Cauchy step); between 1 and the
+    manifold's dimension (12 x 2) per iteration by default, the log summing to the total; at most 5 for the exact
+    Newton step on a 5 x 5 quadratic; the API's per-restart column and history column agree."""
+    x0 = _starts(3, 12, 3, dtype=jnp.float64)
+    args = {"s": 1.0}
+    for solver in (TrustRegion(max_steps=30, max_inner=1, history=True),
+                   TrustRegion(max_steps=100, gtol=1e-10, history=True)):
+        res = jax.jit(jax.vmap(lambda x: solver.run(obj.riesz_energy, MAN, x, args)))(x0)
+        for lane in range(3):
+            per = np.asarray(res.history.inner_steps[lane])[: int(res.steps[lane])]
+            assert per.sum() == int(res.inner_steps[lane])
+            if solver.max_inner == 1:
+                assert np.all(per == 1)
+            else:
+                assert np.all((per >= 1) & (per <= 24)) and per.sum() > int(res.steps[lane])
+    rng = np.random.default_rng(2)
+    M = rng.standard_normal((5, 5))
+    man, fun = _euclidean_quadratic(jnp.asarray(M @ M.T + np.eye(5)), jnp.asarray(rng.standard_normal(5)))
+    res = TrustRegion(max_steps=20, gtol=1e-12, radius=100.0, max_radius=1e3, kappa=1e-15).run(
+        fun, man, {"x": jnp.zeros(5)}, None)
+    assert int(res.steps) == 1 and 1 <= int(res.inner_steps) <= 5
+    r = gnc_jax.solve("riesz", C=8, d=3, restarts=3, solver="tr", history=True, stages=1)
+    frame = r.history_frame("all")
+    np.testing.assert_array_equal(frame.groupby("restart").inner_steps.sum().to_numpy(), r.restarts["inner_steps"])
+    assert f"({r.restarts['inner_steps'][r.best_restart]} Hessian-vector products)" in r.summary()
+    first_order = gnc_jax.solve("riesz", C=8, d=3, restarts=2, history=True)
+    assert "inner_steps" not in first_order.restarts and "inner_steps" not in first_order.history_frame()
 
 
 def test_solve_grid_and_cli_take_the_trust_region_solver(capsys):

@@ -59,6 +59,8 @@ class History(NamedTuple):
     step: Array  # step size tried in this iteration
     accepted: Array  # bool: was the trial accepted
     stage: Array | None = None  # int32 continuation stage of the iteration (None: a single solve)
+    inner_steps: Array | None = None  # int32 Hessian-vector products (truncated-CG iterations) of the iteration
+    #                                   (trust regions only; None for the first-order solvers)
 
 
 def start(value, grad, grad_norm, gtol: float, scaled: bool, max_steps: int, history: bool):
@@ -75,10 +77,14 @@ def start(value, grad, grad_norm, gtol: float, scaled: bool, max_steps: int, his
     return finite, status.astype(jnp.int32), log
 
 
-def record(history: History, i, value, grad_norm, step, accepted) -> History:
-    """The log with iteration ``i``'s entries set."""
-    return History(history.value.at[i].set(value), history.grad_norm.at[i].set(grad_norm),
-                   history.step.at[i].set(step), history.accepted.at[i].set(accepted))
+def record(history: History, i, value, grad_norm, step, accepted, inner_steps=None) -> History:
+    """The log with iteration ``i``'s entries set (``inner_steps`` only in a log that has that column)."""
+    inner = history.inner_steps
+    if inner is not None:
+        inner = inner.at[i].set(inner_steps)
+    return history._replace(value=history.value.at[i].set(value), grad_norm=history.grad_norm.at[i].set(grad_norm),
+                            step=history.step.at[i].set(step), accepted=history.accepted.at[i].set(accepted),
+                            inner_steps=inner)
 
 
 class SolverState(NamedTuple):
@@ -110,6 +116,7 @@ class Result(NamedTuple):
     status: Array
     constraint_violation: Array  # max_i | ||x_i|| - 1 | over spherical factors
     history: History | None
+    inner_steps: Array | None = None  # Hessian-vector products over the solve (trust regions; None otherwise)
 
     def status_names(self):
         """Status names as a nested list (host side)."""

@@ -27,7 +27,7 @@ def geometric_schedule(tau_start: float, tau_end: float, stages: int):
 def run_continuation(solver, fun: Callable, manifold, x0: PyTree, args: dict, taus: jax.Array) -> Result:
     """Run ``solver`` at each tau in ``taus`` (shape (S,)), warm-starting from the previous stage.
 
-    Returns the last stage's result; ``steps`` and ``accepted`` count all stages; ``status`` is
+    Returns the last stage's result; ``steps``, ``accepted`` (and ``inner_steps``) count all stages; ``status`` is
     the last stage's unless an earlier stage went non-finite (then NONFINITE, and the point is
     the last finite one). With ``solver.history`` the log holds every stage's iterations in order
     (``History.stage`` says which), length S * max_steps (`concat_stage_histories`).
@@ -46,7 +46,8 @@ def run_continuation(solver, fun: Callable, manifold, x0: PyTree, args: dict, ta
     last = jax.tree_util.tree_map(lambda a: a[-1], results)
     status = jnp.where(bad, Status.NONFINITE, last.status).astype(jnp.int32)
     history = None if results.history is None else concat_stage_histories(results.history, results.steps)
-    return last._replace(x=x, steps=steps, accepted=accepted, status=status, history=history)
+    inner = None if results.inner_steps is None else jnp.sum(results.inner_steps, axis=0)
+    return last._replace(x=x, steps=steps, accepted=accepted, status=status, history=history, inner_steps=inner)
 
 
 def concat_stage_histories(h: History, steps: jax.Array) -> History:
@@ -62,4 +63,4 @@ def concat_stage_histories(h: History, steps: jax.Array) -> History:
 
     stage = jnp.broadcast_to(jnp.arange(S, dtype=jnp.int32)[:, None], (S, M))
     return History(put(h.value, jnp.nan), put(h.grad_norm, jnp.nan), put(h.step, jnp.nan), put(h.accepted, False),
-                   put(stage, -1))
+                   put(stage, -1), None if h.inner_steps is None else put(h.inner_steps, 0))

@@ -15,7 +15,8 @@ every problem keeps its own radius, inner iteration count, stop test and status 
     solver = TrustRegion(max_steps=200, gtol=1e-10)
     result = solver.run(fun, manifold, x0, args)       # or init / update, pure, over a TRState
 
-``steps`` counts outer iterations (accepted + rejected trials); ``TRState.inner`` the Hessian-vector products.
+``steps`` counts outer iterations (accepted + rejected trials); ``TRState.inner`` and ``Result.inner_steps`` the
+Hessian-vector products (truncated-CG iterations), ``History.inner_steps`` those of each outer iteration.
 """
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ class TrustRegion:
         accepted when it lowers the gradient norm instead, so Newton steps keep converging the gradient down to its
         own floor.
       min_step: stop (MIN_STEP) when the radius, or an accepted step's length, falls below this (None: 4 eps).
-      history: per-outer-iteration log (value, grad norm, trial step length |eta|, accepted).
+      history: per-outer-iteration log (value, grad norm, trial step length |eta|, accepted, inner_steps).
     """
 
     max_steps: int = 1000
@@ -159,6 +160,8 @@ class TrustRegion:
         value, grad = _value_and_rgrad(fun, manifold, x0, args)
         gnorm = manifold.norm(x0, grad)
         finite, status, history = start(value, grad, gnorm, self.gtol, self.gtol_scaled, self.max_steps, self.history)
+        if history is not None:
+            history = history._replace(inner_steps=jnp.zeros((self.max_steps,), jnp.int32))
         zero = jnp.zeros((), jnp.int32)
         _, radius = self._radii(manifold, x0)
         return TRState(x0, value, grad, gnorm, jnp.asarray(radius, value.dtype), jnp.zeros((), value.dtype),
@@ -212,7 +215,8 @@ class TrustRegion:
                                 jnp.where(new.steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING))))
         new = new._replace(status=status.astype(jnp.int32))
         if self.history:
-            new = new._replace(history=record(state.history, state.steps, new.value, new.grad_norm, step_norm, accept))
+            new = new._replace(history=record(state.history, state.steps, new.value, new.grad_norm, step_norm, accept,
+                                                 inner))
         return tree_where(running, new, state)
 
     def run_from_state(self, fun: Callable, manifold, state: TRState, args: PyTree) -> TRState:
@@ -223,7 +227,7 @@ class TrustRegion:
         """Minimize ``fun(., args)`` on ``manifold`` from ``x0``: one jittable while_loop."""
         s = self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args)
         return Result(s.x, s.value, s.grad_norm, s.steps, s.accepted, s.status, manifold.constraint_violation(s.x),
-                      s.history)
+                      s.history, s.inner)
 
 
 def RTR(**kw) -> TrustRegion:
