@@ -66,7 +66,10 @@ def run_one(case: str, solver: str, dtype: str, restarts: int) -> dict:
 
     cold, warm, r = timed_twice(call)
     return dict(case=case, solver=solver, dtype=dtype, cold_s=cold, warm_s=warm,
-                max_steps_taken=int(max(r.restarts["steps"])), objective=float(r.objective),
+                max_steps_taken=int(max(r.restarts["steps"])),
+                max_hessian_vector_products=(int(max(r.restarts["inner_steps"])) if "inner_steps" in r.restarts
+                                             else None),
+                objective=float(r.objective),
                 min_angle_deg=float(r.min_angle_deg), min_margin=float(r.min_margin),
                 status=dict(collections.Counter(str(s) for s in r.restarts["status"])))
 
@@ -86,14 +89,15 @@ def score(rows: list[dict]) -> None:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'case':10s} {'dtype':8s} {'solver':6s} {'cold s':>7s} {'warm s':>8s} {'steps':>6s} "
+    head = (f"{'case':10s} {'dtype':8s} {'solver':6s} {'cold s':>7s} {'warm s':>8s} {'steps':>6s} {'HVPs':>6s} "
             f"{'objective':>16s} {'rel gap':>9s} {'angle':>12s} {'angle gap':>9s}  status")
     out = [head, "-" * len(head)]
     for r in rows:
         ag = "-" if r["angle_gap_deg"] is None else f"{r['angle_gap_deg']:.1e}"
+        hvp = "-" if r["max_hessian_vector_products"] is None else str(r["max_hessian_vector_products"])
         st = " ".join(f"{k.lower()}:{v}" for k, v in sorted(r["status"].items()))
         out.append(f"{r['case']:10s} {r['dtype']:8s} {r['solver']:6s} {r['cold_s']:7.2f} {r['warm_s']:8.3f} "
-                   f"{r['max_steps_taken']:6d} {r['objective']:16.10g} {r['objective_gap_rel']:9.1e} "
+                   f"{r['max_steps_taken']:6d} {hvp:>6s} {r['objective']:16.10g} {r['objective_gap_rel']:9.1e} "
                    f"{r['min_angle_deg']:12.7f} {ag:>9s}  {st}")
     return "\n".join(out)
 

@@ -499,6 +499,8 @@ def test_solver_choice_scores_each_solver_against_the_closed_form(tmp_path):
         assert r["angle_ref_deg"] == 90.0 and r["angle_gap_deg"] < 1e-6 and r["status"] == {"CONVERGED": 2}
         assert abs(r["objective"] - 0.45) < 1e-12 and r["warm_s"] > 0
     assert rows["tr"]["angle_gap_deg"] < 1e-9 and rows["tr"]["max_steps_taken"] < rows["lbfgs"]["max_steps_taken"]
+    assert rows["lbfgs"]["max_hessian_vector_products"] is None
+    assert rows["tr"]["max_hessian_vector_products"] > rows["tr"]["max_steps_taken"]
     for args, flag in ((["--cases", "nope"], "--cases"), (["--solvers", "newton"], "--solvers"),
                        (["--restarts", "0"], "--restarts")):
         p = run_script("solver_choice.py", *args, "--out", str(out))
