@@ -21,6 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import metrics
+from ._checks import check_finite as _check_finite
+from ._checks import check_int as _check_int
+from ._checks import check_nonneg as _check_nonneg
+from ._checks import check_positive as _check_positive
 from .problems import SOLVERS, ProblemDef, check_objective, default_stages, get_problem, tau_schedule
 from .solvers import RCG, RGD, RLBFGS, RTR, OptaxSolver, Result, Status, run_continuation
 
@@ -30,44 +34,6 @@ REFINABLE = ("tammes", "softmax-code")
 # ----------------------------------------------------------------------------------------------
 # validation (host side, before anything is traced)
 # ----------------------------------------------------------------------------------------------
-def _check_int(name: str, value, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {value}")
-    return int(value)
-
-
-def _check_positive(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return v
-
-
-def _check_finite(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
-
-
-def _check_nonneg(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
-
-
 @dataclasses.dataclass(frozen=True)
 class Spec:
     """A validated problem instance (one grid cell)."""

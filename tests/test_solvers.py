@@ -8,7 +8,8 @@ import pytest
 
 from gnc_jax import objectives as obj
 from gnc_jax.manifolds import Oblique, Product
-from gnc_jax.solvers import RCG, RGD, RLBFGS, OptaxSolver, Status, run_continuation
+from gnc_jax.solvers import RCG, RGD, RLBFGS, OptaxSolver, Status, TrustRegion, run_continuation
+from gnc_jax.solvers.minimize import Armijo, Solver
 
 from conftest import oblique_starts
 
@@ -148,3 +149,29 @@ def test_float64_solve_keeps_float64(x64):
     assert res.x["W"].dtype == jnp.float64 and res.value.dtype == jnp.float64
     np.testing.assert_allclose(float(obj.tammes_max_cos(res.x, {})), -1 / 3, atol=1e-11)
     assert float(res.constraint_violation) < 1e-14
+
+
+@pytest.mark.parametrize("make, field", [
+    (lambda: RLBFGS(max_steps=0), "max_steps"),
+    (lambda: RLBFGS(max_steps=2.5), "max_steps"),
+    (lambda: RLBFGS(gtol=float("nan")), "gtol"),
+    (lambda: RLBFGS(memory=0), "memory"),
+    (lambda: RCG(beta="dy"), "beta"),
+    (lambda: RGD(min_step=0.0), "min_step"),
+    (lambda: RGD(init_step=-1.0), "init_step"),
+    (lambda: Solver(descent="lbfgs"), "descent"),
+    (lambda: Solver(search=Armijo(c1=1.5)), "c1"),
+    (lambda: Armijo(delta=0.5), "delta"),
+    (lambda: TrustRegion(max_inner=0), "max_inner"),
+    (lambda: TrustRegion(rho_prime=0.3), "rho_prime"),
+    (lambda: TrustRegion(kappa=1.0), "kappa"),
+    (lambda: TrustRegion(radius=-1.0), "radius"),
+    (lambda: TrustRegion(radius=2.0, max_radius=1.0), "max_radius"),
+    (lambda: TrustRegion(history=1), "history"),
+    (lambda: OptaxSolver(tx="adam"), "tx"),
+])
+def test_solver_objects_refuse_bad_options_when_built(make, field):
+    """Solvers built directly (not by name through `solve`) check their options too: a ValueError naming the field
+    at construction, instead of a silent run (max_steps=0 used to run one step; radius < 0 stopped at once)."""
+    with pytest.raises(ValueError, match=field):
+        make()

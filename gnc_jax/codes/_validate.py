@@ -1,18 +1,14 @@
 """Argument checks shared by `gnc_jax.codes`; every failure is a ValueError naming the argument."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from .. import _checks
 
 
 def check_int(value, name: str, minimum: int) -> int:
     """Return `value` as a Python int, or raise ValueError if it is not an integer >= minimum."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return _checks.check_int(name, value, minimum)
 
 
 def check_dim(d, name: str = "d") -> int:

@@ -6,7 +6,9 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from .._checks import check_int, check_nonneg, check_positive
 from ..manifolds import tree_all_finite
 
 Array = jax.Array
@@ -61,6 +63,22 @@ class History(NamedTuple):
     stage: Array | None = None  # int32 continuation stage of the iteration (None: a single solve)
     inner_steps: Array | None = None  # int32 Hessian-vector products (truncated-CG iterations) of the iteration
     #                                   (trust regions only; None for the first-order solvers)
+
+
+def check_budget(solver) -> None:
+    """Shared by every solver's ``__post_init__``: ``max_steps`` an integer >= 1, ``gtol`` a finite number >= 0,
+    ``gtol_scaled`` and ``history`` bools (ValueError naming the field, before anything compiles)."""
+    check_int("max_steps", solver.max_steps, 1)
+    check_nonneg("gtol", solver.gtol)
+    for name in ("gtol_scaled", "history"):
+        if not isinstance(getattr(solver, name), (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {getattr(solver, name)!r}")
+
+
+def check_optional_positive(name: str, value) -> None:
+    """None, or a positive finite number."""
+    if value is not None:
+        check_positive(name, value)
 
 
 def start(value, grad, grad_norm, gtol: float, scaled: bool, max_steps: int, history: bool):

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .._checks import check_int
 from ..manifolds import tree_axpy, tree_scale
 
 PyTree = Any
@@ -59,6 +60,10 @@ class ConjugateGradient:
     "fr" (Fletcher–Reeves)}. Falls back to -grad whenever the direction is not a descent one."""
 
     beta: str = "hz"
+
+    def __post_init__(self):
+        if self.beta not in ("hz", "pr+", "fr"):
+            raise ValueError(f"beta: expected 'hz', 'pr+' or 'fr', got {self.beta!r}")
 
     def init(self, manifold, x, grad):
         return CGState(_neg(grad))
@@ -109,6 +114,9 @@ class LBFGS:
     """Riemannian L-BFGS (two-loop recursion, projection transport, curvature-checked pairs)."""
 
     memory: int = 10
+
+    def __post_init__(self):
+        check_int("memory", self.memory, 1)
 
     def init(self, manifold, x, grad):
         m = self.memory

@@ -24,7 +24,8 @@ import jax
 import jax.numpy as jnp
 
 from ..manifolds import tree_all_finite, tree_scale, tree_where
-from .base import Result, SolverState, Status, gradient_converged, record, start
+from .._checks import check_nonneg, check_open_unit, check_positive
+from .base import Result, SolverState, Status, check_budget, check_optional_positive, gradient_converged, record, start
 from .descents import LBFGS, ConjugateGradient, Gradient
 
 PyTree = Any
@@ -50,6 +51,12 @@ class Armijo:
     approximate: bool = True
     delta: float = 0.1
     roundoff: float = 16.0
+
+    def __post_init__(self):
+        check_open_unit("c1", self.c1)
+        check_open_unit("shrink", self.shrink)
+        check_open_unit("delta", self.delta, 0.5)
+        check_nonneg("roundoff", self.roundoff)
 
     def accept(self, value, slope, step, trial_value, trial_slope):
         armijo = trial_value <= value + self.c1 * step * slope
@@ -83,6 +90,17 @@ class Solver:
     min_step: float | None = None
     init_step: float = 0.1
     history: bool = False
+
+    def __post_init__(self):
+        check_budget(self)
+        check_optional_positive("min_step", self.min_step)
+        check_positive("init_step", self.init_step)
+        for method in ("init", "direction", "update"):
+            if not callable(getattr(self.descent, method, None)):
+                raise ValueError(f"descent: expected a descent (Gradient(), ConjugateGradient(), LBFGS()) with "
+                                 f"init, direction and update, got {self.descent!r}")
+        if not isinstance(self.search, Armijo):
+            raise ValueError(f"search: expected an Armijo line search, got {self.search!r}")
 
     # -- pure init / update --------------------------------------------------------------------
     def init(self, fun: Callable, manifold, x0: PyTree, args: PyTree) -> SolverState:

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from ..manifolds import tree_all_finite, tree_where
-from .base import History, Result, Status, gradient_converged, record, start
+from .base import History, Result, Status, check_budget, gradient_converged, record, start
 from .minimize import _value_and_rgrad
 
 PyTree = Any
@@ -51,6 +51,11 @@ class OptaxSolver:
     gtol: float = 1e-6
     gtol_scaled: bool = False  # converged when |grad| <= gtol * min(1, |f|)
     history: bool = False
+
+    def __post_init__(self):
+        check_budget(self)
+        if not (callable(getattr(self.tx, "init", None)) and callable(getattr(self.tx, "update", None))):
+            raise ValueError(f"tx: expected an optax GradientTransformation, got {self.tx!r}")
 
     def init(self, fun: Callable, manifold, x0, args) -> OptaxState:
         x0 = manifold.project_point(x0)

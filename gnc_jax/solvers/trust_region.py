@@ -27,7 +27,8 @@ import jax
 import jax.numpy as jnp
 
 from ..manifolds import tree_all_finite, tree_axpy, tree_scale, tree_where
-from .base import History, Result, Status, gradient_converged, record, start
+from .._checks import check_int, check_nonneg, check_open_unit
+from .base import History, Result, Status, check_budget, check_optional_positive, gradient_converged, record, start
 from .minimize import _value_and_rgrad
 
 PyTree = Any
@@ -150,6 +151,21 @@ class TrustRegion:
     roundoff: float = 16.0
     min_step: float | None = None
     history: bool = False
+
+    def __post_init__(self):
+        check_budget(self)
+        if self.max_inner is not None:
+            check_int("max_inner", self.max_inner, 1)
+        check_nonneg("theta", self.theta)
+        check_open_unit("kappa", self.kappa)
+        rho_prime = check_nonneg("rho_prime", self.rho_prime)
+        if rho_prime >= 0.25:  # a trial with rho < 1/4 shrinks the radius; accepting it must stay possible
+            raise ValueError(f"rho_prime must lie in [0, 0.25), got {self.rho_prime!r}")
+        for name in ("radius", "max_radius", "min_step"):
+            check_optional_positive(name, getattr(self, name))
+        if self.radius is not None and self.max_radius is not None and self.radius > self.max_radius:
+            raise ValueError(f"radius ({self.radius!r}) must not exceed max_radius ({self.max_radius!r})")
+        check_nonneg("roundoff", self.roundoff)
 
     def _radii(self, manifold, x):
         big = self.max_radius if self.max_radius is not None else manifold.typical_distance(x)

@@ -23,6 +23,8 @@ from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from .._checks import check_int
+
 __all__ = [
     "simplex_etf",
     "UFMOptimum",
@@ -47,11 +49,7 @@ __all__ = [
 # validation
 # ---------------------------------------------------------------------------------------------------------------
 def _int_arg(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
-    return int(value)
+    return check_int(name, value, minimum)
 
 
 def _pos_arg(name, value, allow_zero=False):
