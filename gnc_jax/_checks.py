@@ -56,3 +56,10 @@ def check_open_unit(name: str, value, hi: float = 1.0) -> float:
     if not 0 < v < hi:
         raise ValueError(f"{name} must lie in (0, {hi:g}), got {value!r}")
     return v
+
+
+def check_bool(name: str, value) -> bool:
+    """``value`` as a bool; it must be True or False (numpy's too), not a truthy object."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import metrics
+from ._checks import check_bool
 from ._checks import check_finite as _check_finite
 from ._checks import check_int as _check_int
 from ._checks import check_nonneg as _check_nonneg
@@ -446,7 +447,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     if dtype == jnp.float64 and not jax.config.jax_enable_x64:
         raise ValueError("dtype float64 needs x64: call jax.config.update('jax_enable_x64', True) first")
     p = spec.pdef
-    if refine and problem not in REFINABLE:
+    if check_bool("refine", refine) and problem not in REFINABLE:
         raise ValueError(f"refine: only problems {list(REFINABLE)} have an exact refinement, not {problem!r}")
     solver_name = solver if isinstance(solver, str) else (p.default_solver if solver is None else type(solver).__name__)
     solver_obj = make_solver(p.default_solver if solver is None else solver, max_steps=max_steps, gtol=gtol,

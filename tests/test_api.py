@@ -53,6 +53,8 @@ def test_a_single_solve_does_not_recompile_for_a_new_seed_or_tau():
     (dict(problem="riesz", C=5, d=3, s=-1.0), "s"), (dict(problem="riesz", C=5, d=3, tau=1.0), "tau"),
     (dict(problem="tammes", C=5, d=3, solver="newton"), "solver"), (dict(problem="tammes", C=5, d=3, restarts=0), "restarts"),
     (dict(problem="tammes", C=4, d=3, init={"W": np.zeros((3, 3))}), "init"),
+    (dict(problem="tammes", C=4, d=3, refine="yes"), "refine"), (dict(problem="tammes", C=4, d=3, history=1), "history"),
+    (dict(problem="tammes", C=4, d=3, solver="tr", max_steps=0), "max_steps"),
 ])
 def test_bad_input_names_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=name):

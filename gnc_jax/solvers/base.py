@@ -6,9 +6,8 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from .._checks import check_int, check_nonneg, check_positive
+from .._checks import check_bool, check_int, check_nonneg, check_positive
 from ..manifolds import tree_all_finite
 
 Array = jax.Array
@@ -71,8 +70,7 @@ def check_budget(solver) -> None:
     check_int("max_steps", solver.max_steps, 1)
     check_nonneg("gtol", solver.gtol)
     for name in ("gtol_scaled", "history"):
-        if not isinstance(getattr(solver, name), (bool, np.bool_)):
-            raise ValueError(f"{name} must be True or False, got {getattr(solver, name)!r}")
+        check_bool(name, getattr(solver, name))
 
 
 def check_optional_positive(name: str, value) -> None:
