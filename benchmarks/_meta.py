@@ -1,4 +1,6 @@
-"""Shared by the benchmark scripts: run metadata (device, platform, jax version, date) and cold/warm timing."""
+"""Shared by the benchmark scripts: run metadata (device, platform, jax version, date), cold/warm timing, and the
+``--out`` argument's check."""
+import argparse
 import os
 import platform
 import time
@@ -22,3 +24,20 @@ def timed_twice(fn):
     t = time.perf_counter()
     out = fn()
     return cold, time.perf_counter() - t, out
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def in_benchmarks(name: str) -> str:
+    """``name`` inside benchmarks/, wherever the script is run from."""
+    return os.path.join(HERE, name)
+
+
+def output_path(value: str) -> str:
+    """argparse ``type`` of ``--out`` (a file or a prefix): its directory must exist, checked when the arguments are
+    parsed, so that a long run does not end in a failed write."""
+    parent = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(parent):
+        raise argparse.ArgumentTypeError(f"directory {parent!r} does not exist")
+    return value

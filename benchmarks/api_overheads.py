@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 import gnc_jax
-from _meta import run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
+from _meta import output_path, run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
 from gnc_jax import objectives as obj
 from gnc_jax.grid import expand_grid, run_grid
 
@@ -28,7 +28,7 @@ from gnc_jax.grid import expand_grid, run_grid
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--restarts", type=int, default=32)
-    ap.add_argument("--out", default="api_overheads", help="writes OUT.json")
+    ap.add_argument("--out", type=output_path, default="api_overheads", help="writes OUT.json")
     a = ap.parse_args(argv)
     R = a.restarts
     rows = []

@@ -15,7 +15,7 @@ import numpy as np
 
 from gnc_jax.api import make_solver, make_spec, random_batch, solve_batch
 
-from _meta import run_meta  # benchmarks/_meta.py (this script's folder is on sys.path)
+from _meta import in_benchmarks, output_path, run_meta  # benchmarks/_meta.py (this script's folder is on sys.path)
 
 
 def main():
@@ -25,7 +25,7 @@ def main():
     ap.add_argument("--d", type=int, default=3)
     ap.add_argument("--tau", type=float, default=None)
     ap.add_argument("--restarts", type=int, default=64)
-    ap.add_argument("--out", default="benchmarks/batched_vs_loop.json")
+    ap.add_argument("--out", type=output_path, default=in_benchmarks("batched_vs_loop.json"))
     a = ap.parse_args()
     spec = make_spec(a.problem, a.C, a.d, a.tau)
     solver = make_solver("lbfgs")

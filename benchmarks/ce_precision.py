@@ -25,7 +25,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import gnc_jax  # noqa: E402
-from _meta import run_meta  # noqa: E402  benchmarks/_meta.py
+from _meta import output_path, run_meta  # noqa: E402  benchmarks/_meta.py
 
 
 def parse_cells(text: str) -> list[tuple[int, int]]:
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     ap.add_argument("--taus", default="1,0.2,0.1,0.05,0.02")
     ap.add_argument("--problems", default="ce-ufm-collapsed,ce-ufm")
     ap.add_argument("--restarts", type=int, default=8)
-    ap.add_argument("--out", default="ce_precision", help="writes OUT.json")
+    ap.add_argument("--out", type=output_path, default="ce_precision", help="writes OUT.json")
     a = ap.parse_args(argv)
     taus = [float(t) for t in a.taus.split(",")]
     problems = a.problems.split(",")

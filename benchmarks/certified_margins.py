@@ -100,6 +100,8 @@ def certify_setting(d: int, K: int, restarts: int, seed: int, max_steps: int, re
 
 
 def main(argv=None) -> int:
+    from _meta import in_benchmarks, output_path, run_meta  # benchmarks/_meta.py
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--settings", default="10x100,20x100,30x100,10x200,20x200,30x200", help="dxK,dxK,...")
     ap.add_argument("--restarts", type=int, default=4)
@@ -108,9 +110,8 @@ def main(argv=None) -> int:
     ap.add_argument("--refine", action="store_true", help="float64 refinement (slow on CPU for K = 200)")
     ap.add_argument("--save-dir", default=None, help="write each certificate as DIR/cert_d{d}_K{K}.npz")
     ap.add_argument("--device-label", default=None)
-    ap.add_argument("--out", default="benchmarks/certified_margins.json")
+    ap.add_argument("--out", type=output_path, default=in_benchmarks("certified_margins.json"))
     a = ap.parse_args(argv)
-    from _meta import run_meta  # benchmarks/_meta.py
 
     rows = []
     print(f"{'d':>3} {'K':>4} {'certified':>10} {'SPEC cert.':>10} {'paper':>7} {'seconds':>8}")

@@ -19,7 +19,7 @@ import numpy as np
 from gnc_jax import api
 from gnc_jax.grid import bucket, expand_grid, run_grid
 
-from _meta import run_meta  # benchmarks/_meta.py (this script's folder is on sys.path)
+from _meta import in_benchmarks, output_path, run_meta  # benchmarks/_meta.py (this script's folder is on sys.path)
 
 
 def make_cells(problem: str, C: str, d: str, seeds: int, restarts: int) -> list:
@@ -66,7 +66,7 @@ def main():
     ap.add_argument("--side", choices=("grid", "loop"), default=None,
                     help="internal: time one side in this process and print JSON")
     ap.add_argument("--device-label", default=None, help="device description written to the JSON")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "grid_throughput.json"))
+    ap.add_argument("--out", type=output_path, default=in_benchmarks("grid_throughput.json"))
     a = ap.parse_args()
 
     cells = make_cells(a.problem, a.C, a.d, a.seeds, a.restarts)

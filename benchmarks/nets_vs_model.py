@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from _meta import run_meta  # noqa: E402  benchmarks/_meta.py
+from _meta import output_path, run_meta  # noqa: E402  benchmarks/_meta.py
 from gnc_jax.nets import train_collapse
 
 
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--tau", type=float, default=0.1)
-    ap.add_argument("--out", default="nets_vs_model", help="writes OUT.json")
+    ap.add_argument("--out", type=output_path, default="nets_vs_model", help="writes OUT.json")
     a = ap.parse_args(argv)
     rows = []
     print(f"{'head':<10} {'K':>3} {'d':>3} {'fit':>5} {'NC1 med':>9} {'NC2 med':>9} {'rho best':>10} {'rho med':>10} "

@@ -54,7 +54,7 @@ from gnc_jax.problems import REGISTRY, default_stages, tau_schedule  # noqa: E40
 from gnc_jax.solvers import Status  # noqa: E402
 from gnc_jax.theory import simplex_etf, ufm_global_optimum  # noqa: E402
 
-from _meta import run_meta, timed_twice  # noqa: E402  (benchmarks/_meta.py: this script's folder is on sys.path)
+from _meta import output_path, run_meta, timed_twice  # noqa: E402  (benchmarks/_meta.py: this script's folder is on sys.path)
 
 F64 = jnp.float64
 NAMED_CASES = {
@@ -517,7 +517,7 @@ def main(argv=None) -> int:
                     help="give Pymanopt the objective as it is (its JAX backend then differentiates it eagerly, op by "
                     "op); by default it gets it under jax.jit")
     ap.add_argument("--device-label", default=None)
-    ap.add_argument("--out", default="peers", help="writes OUT.json")
+    ap.add_argument("--out", type=output_path, default="peers", help="writes OUT.json")
     a = ap.parse_args(argv)
     try:
         cases, solvers = parse_cases(a.cases), parse_solvers(a.solvers)

@@ -22,7 +22,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from _meta import run_meta  # noqa: E402  (benchmarks/_meta.py)
+from _meta import in_benchmarks, output_path, run_meta  # noqa: E402  (benchmarks/_meta.py)
 from softmax_vs_tammes import batched_best, exact_figures, parse_cells, refine_all  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=1000)
     ap.add_argument("--device-label", default=None)
-    ap.add_argument("--out", default="benchmarks/refine_chunking")
+    ap.add_argument("--out", type=output_path, default=in_benchmarks("refine_chunking"))
     a = ap.parse_args(argv)
     cells, chunks = parse_cells(a.cells), parse_chunks(a.chunks)
     t0 = time.perf_counter()

@@ -71,7 +71,7 @@ from gnc_jax import api, metrics  # noqa: E402
 from gnc_jax.codes.records import parse_cells as records_parse_cells  # noqa: E402
 from gnc_jax.grid.engine import next_pow2  # noqa: E402
 from gnc_jax.theory import regime  # noqa: E402
-from _meta import run_meta  # noqa: E402  (benchmarks/_meta.py)
+from _meta import in_benchmarks, output_path, run_meta  # noqa: E402  (benchmarks/_meta.py)
 
 
 def cells_of(dmin: int, dmax: int, kmax: int, with_simplex: bool) -> list:
@@ -636,7 +636,7 @@ def main(argv=None) -> int:
     ap.add_argument("--device-label", default=None, help="device description written to the JSON")
     ap.add_argument("--merge", default=None,
                     help="comma list of earlier JSON outputs: solve nothing, write their combined table to --out")
-    ap.add_argument("--out", default="benchmarks/softmax_vs_tammes")
+    ap.add_argument("--out", type=output_path, default=in_benchmarks("softmax_vs_tammes"))
     a = ap.parse_args(argv)
     if a.merge is not None:
         return merge_main([f for f in a.merge.split(",") if f], a, argv)

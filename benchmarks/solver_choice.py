@@ -31,7 +31,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 
 import gnc_jax  # noqa: E402
-from _meta import run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
+from _meta import output_path, run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
 
 CASES = {
     "ufm4": (dict(problem="ce-ufm-regularized", C=4, d=5, n=3, lambda_W=5e-3, lambda_H=1e-2, lambda_b=1e-2),
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dtypes", default="float32,float64")
     ap.add_argument("--restarts", type=int, default=8)
     ap.add_argument("--device-label", default=None)
-    ap.add_argument("--out", default="solver_choice", help="writes OUT.json")
+    ap.add_argument("--out", type=output_path, default="solver_choice", help="writes OUT.json")
     a = ap.parse_args(argv)
     cases = _names(ap, a.cases, CASES, "--cases")
     solvers = _names(ap, a.solvers, SOLVERS, "--solvers")

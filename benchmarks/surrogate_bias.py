@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
 import numpy as np
 
-from _meta import run_meta  # benchmarks/_meta.py
+from _meta import in_benchmarks, output_path, run_meta  # benchmarks/_meta.py
 from gnc_jax.codes import best_known, load_coordinates
 from gnc_jax.codes.records import (SCREEN_KW, exact_angles, padded_size, parse_range, parse_scales, perturb,
                                    refine_batch, surrogate_batch)
@@ -85,7 +84,7 @@ def main(argv=None) -> int:
     ap.add_argument("--top", type=int, default=8, help="screened hops refined per scale (default 8)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device-label", default=None)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "surrogate_bias.json"))
+    ap.add_argument("--out", type=output_path, default=in_benchmarks("surrogate_bias.json"))
     args = ap.parse_args(argv)
     Ns = parse_range(args.N, "--N", lo=2)
     try:

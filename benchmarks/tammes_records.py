@@ -261,6 +261,8 @@ def report(rows: list[RecordRow], wall: float | None) -> dict:
 
 
 def main(argv=None) -> int:
+    from _meta import in_benchmarks, output_path, run_meta  # benchmarks/_meta.py
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--N", default=None, help=f"d=3 point counts (A:B inclusive, comma lists; default {DEFAULT_N})")
     ap.add_argument("--cells", default=None,
@@ -307,7 +309,7 @@ def main(argv=None) -> int:
     ap.add_argument("--lockstep", type=int, default=1,
                     help="solve this many consecutive N of one d together, one batch per search stage (1 = one N "
                          "at a time; groups of 15 were slower on an H100, see RESULTS.md)")
-    ap.add_argument("--rows-out", default=None,
+    ap.add_argument("--rows-out", type=output_path, default=None,
                     help="JSON-lines file: each finished row is appended at once; rows already in it are skipped "
                          "(resume after a crash)")
     ap.add_argument("--shard", default=None, help="I/K: run only every K-th case from the I-th (parallel workers)")
@@ -317,7 +319,7 @@ def main(argv=None) -> int:
     ap.add_argument("--best", action="store_true",
                     help="with --merge: per (d, N) keep the row with the largest angle (default: the last file's)")
     ap.add_argument("--device-label", default=None)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "tammes_records.json"))
+    ap.add_argument("--out", type=output_path, default=in_benchmarks("tammes_records.json"))
     args = ap.parse_args(argv)
     if args.best and not args.merge:
         ap.error("--best only applies with --merge")
@@ -327,7 +329,6 @@ def main(argv=None) -> int:
         ap.error("--overlap-eps-deg sets the overlap search's target: it needs --overlap-iterations K > 0")
     # stored with the rows as a list; ValueError naming --direct-scales
     args.direct_scales = list(DIRECT_SCALES if args.direct_scales is None else parse_scales(args.direct_scales))
-    from _meta import run_meta  # benchmarks/_meta.py
 
     meta = {"command": " ".join(["benchmarks/tammes_records.py"] + (argv if argv is not None else sys.argv[1:])),
             "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "machine": platform.machine(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -63,3 +64,13 @@ def check_bool(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_output_path(name: str, path: str) -> str:
+    """An output file whose directory exists (checked before a long run, not when it is about to be written)."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ValueError(f"{name}: directory {parent!r} does not exist")
+    if os.path.isdir(path):
+        raise ValueError(f"{name}: {path!r} is a directory, not a file")
+    return path

@@ -28,12 +28,17 @@ def _cmd_solve(args) -> int:
 
     from .api import solve
 
+    from ._checks import check_output_path
+
     hparams = {}
     for item in args.hparam or []:
         if "=" not in item:
             raise ValueError(f"--set: expected NAME=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         hparams[k] = float(v)
+    for flag, path in (("--out", args.out), ("--history", args.history)):
+        if path:
+            check_output_path(flag, path)
     res = solve(args.problem, C=args.C, d=args.d, tau=args.tau, n=args.n, restarts=args.restarts, seed=args.seed,
                 solver=args.solver, max_steps=args.max_steps, gtol=args.gtol, stages=args.stages,
                 dtype=jnp.float64 if args.float64 else jnp.float32, history=args.history is not None,

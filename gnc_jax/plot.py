@@ -180,6 +180,9 @@ def _load_npz_W(path: str) -> np.ndarray:
 
 
 def _plot_to_file(args) -> int:
+    from ._checks import check_output_path
+
+    check_output_path("--out", args.out)
     problem = args.problem or None
     if args.db.endswith(".npz"):  # one configuration: always its sphere
         from .codes.compare import min_angle_deg

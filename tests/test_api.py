@@ -154,6 +154,26 @@ def test_cli_bad_input_exits_2_with_the_argument_named():
     assert p.returncode == 2 and "problem" in p.stderr
 
 
+@pytest.mark.parametrize("argv, flag", [
+    (["solve", "tammes", "--C", "4", "--d", "3", "--out", "{missing}/r.npz"], "--out"),
+    (["solve", "tammes", "--C", "4", "--d", "3", "--history", "{tmp}"], "--history"),
+    (["grid", "tammes", "--C", "4", "--d", "3", "--db", "{missing}/g.db"], "--db"),
+    (["records", "--d", "3", "--N", "4", "--out", "{missing}/rows.json"], "--out"),
+    (["plot", "{tmp}/g.db", "--out", "{missing}/fig.png"], "--out"),
+    (["nets", "--K", "3", "--d", "2", "--csv", "{missing}/h.csv"], "--csv"),
+])
+def test_cli_output_files_are_checked_before_any_work(argv, flag, tmp_path, capsys):
+    """An output in a missing directory (or a directory given as a file) exits 2 naming the flag, before solving,
+    instead of a traceback after the run."""
+    from gnc_jax.cli import main
+
+    argv = [a.format(missing=tmp_path / "no" / "such", tmp=tmp_path) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert flag in err and ("does not exist" in err or "is a directory" in err), err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_float64_solve(x64):
     r = gnc_jax.solve("ce-ufm-collapsed", C=4, d=3, tau=1.0, restarts=1, dtype=jnp.float64)
     assert r.point["W"].dtype == np.float64 and r.dtype == "float64"

@@ -487,6 +487,13 @@ def test_nets_vs_model_reports_the_models_rho_and_writes_every_seed(tmp_path):
     assert run_script("nets_vs_model.py", "--cells", "conv:3:4", "--out", str(out)).returncode != 0
 
 
+@pytest.mark.parametrize("script, flag", [("solver_choice.py", "--out"), ("tammes_records.py", "--out"),
+                                          ("tammes_records.py", "--rows-out")])
+def test_benchmark_outputs_in_a_missing_directory_are_refused_when_parsed(script, flag, tmp_path):
+    p = run_script(script, flag, str(tmp_path / "no" / "such" / "x"))
+    assert p.returncode == 2 and f"argument {flag}: directory" in p.stderr, p.stderr[-500:]
+
+
 def test_solver_choice_scores_each_solver_against_the_closed_form(tmp_path):
     out = tmp_path / "sc"
     p = run_script("solver_choice.py", "--cases", "hug6", "--solvers", "lbfgs,tr", "--dtypes", "float64",

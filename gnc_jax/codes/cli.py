@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+from .._checks import check_output_path
+
 
 # ----------------------------------------------------------------------------------------------
 # compare
@@ -99,9 +101,7 @@ def _cmd_records(args) -> int:
     symmetric = _positive("--symmetric", args.symmetric, 0)
     overlap_iterations = _positive("--overlap-iterations", args.overlap_iterations, 0)
     if args.out:
-        parent = os.path.dirname(os.path.abspath(args.out))
-        if not os.path.isdir(parent):
-            raise ValueError(f"--out: directory {parent!r} does not exist")
+        check_output_path("--out", args.out)
     rows = list(run_records(d, Ns, restarts=restarts, seed=seed, max_rounds=max_rounds, refine_top=refine_top,
                            patience=patience, hops=hops, direct_hops=direct_hops, direct_scales=direct_scales,
                            lockstep=lockstep, symmetric=symmetric, overlap_iterations=overlap_iterations))

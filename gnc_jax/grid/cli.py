@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from .._checks import check_output_path
+
 
 def _cmd_grid(args) -> int:
     if args.float64:
@@ -19,6 +21,8 @@ def _cmd_grid(args) -> int:
             raise ValueError(f"--set: expected NAME=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         hparams[k] = v  # a number, a list "1,2,5" or an integer range "1:8": one grid axis
+    if args.db:
+        check_output_path("--db", args.db)
     cells = expand_grid(args.problem, args.C, args.d, args.tau, args.n, restarts=args.restarts, seed=args.seed,
                         **hparams)
     rows = run_grid(cells, solver=args.solver, max_steps=args.max_steps, db=args.db, chunk_cells=args.chunk,
@@ -43,6 +47,9 @@ def _cmd_show(args) -> int:
 
     if not os.path.exists(args.db):
         raise ValueError(f"DB: no such file {args.db!r}")
+    for flag, path in (("--csv", args.csv), ("--parquet", args.parquet)):
+        if path:
+            check_output_path(flag, path)
     df = to_dataframe(args.db)
     print(format_table(df.to_dict("records")))
     if args.csv:
