@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import json
 import math
+import sys
 import time
 from typing import Any
 
@@ -173,21 +174,39 @@ def random_batch(starts, C_pad: int, d_pad: int, n_pad: int, dtype) -> dict:
     return {k: np.stack([p[k] for p in pts]) for k in pts[0]}
 
 
-def compiled_batch_solve(problem: str | ProblemDef, solver, stages: int):
+def compiled_batch_solve(problem: str | ProblemDef, solver, stages: int, progress_every: int = 0):
     """Jitted ``(x0, hp) -> Result`` vmapped over a leading batch axis; one trace per shape/dtype. Cached by the
-    problem's definition, not its name, so a custom problem registered again compiles its new objective."""
-    return _compiled_batch_solve(get_problem(problem) if isinstance(problem, str) else problem, solver, stages)
+    problem's definition, not its name, so a custom problem registered again compiles its new objective.
+    ``progress_every`` > 0: the same results from one loop over the batch that reports every so many iterations
+    (`solvers.progress.run_batch`; the reports go to the reporter of `solvers.progress.reporting_to`)."""
+    return _compiled_batch_solve(get_problem(problem) if isinstance(problem, str) else problem, solver, stages,
+                                 int(progress_every))
+
+
+def _problem_setup(p: ProblemDef, hp: dict):
+    """One problem's (manifold, objective arguments) from its hyperparameters and masks."""
+    rows = None
+    if p.sample_rows is not None:
+        rows = p.sample_rows(hp, hp["class_mask"].shape[-1], hp["sample_mask"].shape[-1], hp["class_mask"].dtype)
+    manifold = p.manifold(hp["class_mask"], hp["dim_mask"], hp["sample_mask"], rows)
+    return manifold, {k: v for k, v in hp.items() if k != "taus"}
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled_batch_solve(p: ProblemDef, solver, stages: int):
+def _compiled_batch_solve(p: ProblemDef, solver, stages: int, progress_every: int = 0):
+    continuation = p.uses_tau and stages > 1
+    if progress_every > 0:
+        from .solvers.progress import run_batch
+
+        def batch(x0, hp):
+            return run_batch(solver, p.objective, functools.partial(_problem_setup, p), x0, hp,
+                             hp["taus"] if continuation else None, every=progress_every)
+
+        return jax.jit(batch)
+
     def one(x0, hp):
-        rows = None
-        if p.sample_rows is not None:
-            rows = p.sample_rows(hp, hp["class_mask"].shape[-1], hp["sample_mask"].shape[-1], hp["class_mask"].dtype)
-        manifold = p.manifold(hp["class_mask"], hp["dim_mask"], hp["sample_mask"], rows)
-        fun_hp = {k: v for k, v in hp.items() if k != "taus"}
-        if p.uses_tau and stages > 1:
+        manifold, fun_hp = _problem_setup(p, hp)
+        if continuation:
             return run_continuation(solver, p.objective, manifold, x0, fun_hp, hp["taus"])
         return solver.run(p.objective, manifold, x0, fun_hp)
 
@@ -195,11 +214,12 @@ def _compiled_batch_solve(p: ProblemDef, solver, stages: int):
 
 
 def solve_batch(specs: list[Spec], x0: dict, solver, *, stages: int, C_pad: int, d_pad: int, n_pad: int,
-                dtype=jnp.float32, tau_start=None) -> Result:
+                dtype=jnp.float32, tau_start=None, progress_every: int = 0) -> Result:
     """Solve a batch of problems of one padded shape. ``x0``: dict of (B, ...) arrays;
-    ``tau_start``: first continuation temperature, one for all or (B,) (default: `tau_schedule`'s)."""
+    ``tau_start``: first continuation temperature, one for all or (B,) (default: `tau_schedule`'s);
+    ``progress_every``: see `compiled_batch_solve`."""
     hp = batch_hparams(specs, C_pad, d_pad, n_pad, stages, dtype, tau_start)
-    fn = compiled_batch_solve(specs[0].pdef, solver, stages)
+    fn = compiled_batch_solve(specs[0].pdef, solver, stages, progress_every)
     x0 = {k: jnp.asarray(v, dtype) for k, v in x0.items()}
     return fn(x0, {k: jnp.asarray(v) for k, v in hp.items()})
 
@@ -407,7 +427,7 @@ def _rank_key(score: str, fig: dict, value: float, status: int) -> float:
 def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, restarts: int = 8, seed: int = 0,
           solver: str | Any = None, max_steps: int = 1000, gtol: float | None = None, dtype=jnp.float32,
           stages: int | None = None, history: bool = False, init: dict | None = None, refine: bool = False,
-          devices="all", **hparams) -> SolveResult:
+          devices="all", progress: bool | int = False, **hparams) -> SolveResult:
     """Solve one problem with ``restarts`` random starts in one compiled, batched program.
 
     Args:
@@ -435,6 +455,9 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
         ``restarts["refine_status"]`` holds the refinement statuses. ``seconds`` includes it.
       devices: "all" (default) or a count N: the restarts are sharded over the first N local devices (one 1-D
         mesh, as grids do; `grid.sharding`), padded to a multiple of N with dummy lanes that are dropped.
+      progress: True (every 100 iterations) or a number of iterations: print a line to stderr that often, and at
+        the end of every continuation stage (stage, temperature, problems still running, best value, largest
+        gradient norm, seconds), from inside the compiled loop (`solvers.progress`); same results. One device.
       **hparams: problem hyperparameters (lambda_W, lambda_H, lambda_b; minority, n_minor; s; alpha, beta; a custom
         problem's own).
     """
@@ -453,6 +476,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     solver_obj = make_solver(p.default_solver if solver is None else solver, max_steps=max_steps, gtol=gtol,
                              dtype=dtype, history=history, gtol_scaled=p.vanishing)
     stages = default_stages(p, spec.tau) if stages is None else _check_int("stages", stages, 1)
+    every = _progress_every(progress, solver_obj)
 
     if init is None:
         x0 = random_batch([(spec, seed, r) for r in range(restarts)], C, d, n, dtype)
@@ -462,20 +486,51 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     from .grid import sharding
 
     mesh = sharding.make_mesh(devices)  # validates ``devices`` before anything compiles
+    if every and mesh.size > 1:
+        raise ValueError(f"progress: reported from one device's loop; pass devices=1 to watch a solve (devices "
+                         f"gives {mesh.size})")
+    taus = tau_schedule(p, spec.tau, stages) if p.uses_tau else None
     t0 = time.perf_counter()
     if mesh.size == 1:
-        res = solve_batch([spec] * restarts, x0, solver_obj, stages=stages, C_pad=C, d_pad=d, n_pad=n, dtype=dtype)
-        res = jax.device_get(jax.block_until_ready(res))
+        with _progress_printer(every, p, stages, taus, f"{problem} C={C} d={d}: "):
+            res = solve_batch([spec] * restarts, x0, solver_obj, stages=stages, C_pad=C, d_pad=d, n_pad=n,
+                              dtype=dtype, progress_every=every)
+            res = jax.device_get(jax.block_until_ready(res))
     else:
         res = sharding.solve_batch_sharded([spec] * restarts, x0, solver_obj, stages=stages, C_pad=C, d_pad=d,
                                            n_pad=n, mesh=mesh, dtype=dtype)
         res = sharding.drop_lanes(jax.device_get(jax.block_until_ready(res)), restarts)
     refine_status = None
     if refine:
+        if every:
+            print(f"{problem} C={C} d={d}: refining {restarts} restarts (float64 max-min)", file=sys.stderr, flush=True)
         res, refine_status = refine_restarts(problem, res)
     seconds = time.perf_counter() - t0
-    taus = tau_schedule(p, spec.tau, stages) if p.uses_tau else None
     return _assemble(spec, res, seconds, seed, solver_name, dtype, history, refine_status, taus)
+
+
+def _progress_every(progress, solver) -> int:
+    """``solve``'s ``progress`` as a report interval in iterations (0: no reports)."""
+    if isinstance(progress, (bool, np.bool_)):
+        every = 100 if progress else 0
+    else:
+        every = _check_int("progress", progress, 1)
+    if every and not all(callable(getattr(solver, m, None)) for m in ("init", "update", "result")):
+        raise ValueError(f"progress: needs a solver with init, update and result methods, got {solver!r}")
+    return every
+
+
+def _progress_printer(every: int, p: ProblemDef, stages: int, taus, label: str):
+    """A `solvers.progress.reporting_to` block printing to stderr (a no-op block when ``every`` is 0)."""
+    import contextlib
+
+    from .solvers.progress import ProgressPrinter, reporting_to
+
+    if not every:
+        return contextlib.nullcontext()
+    continuation = p.uses_tau and stages > 1
+    return reporting_to(ProgressPrinter(stages if continuation else 1, taus if continuation else
+                                        (None if taus is None else taus[-1:]), label))
 
 
 def refine_restarts(problem: str, res: Result) -> tuple[Result, np.ndarray]:

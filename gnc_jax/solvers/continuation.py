@@ -33,21 +33,31 @@ def run_continuation(solver, fun: Callable, manifold, x0: PyTree, args: dict, ta
     (``History.stage`` says which), length S * max_steps (`concat_stage_histories`).
     """
 
-    def stage(carry, tau):
-        x, steps, accepted, bad = carry
-        stage_args = dict(args, tau=tau.astype(jnp.asarray(args["tau"]).dtype))
-        res = solver.run(fun, manifold, x, stage_args)
-        nonfinite = res.status == Status.NONFINITE
-        return (res.x, steps + res.steps, accepted + res.accepted, bad | nonfinite), res
+    def stage(x, tau):
+        res = solver.run(fun, manifold, x, stage_args(args, tau))
+        return res.x, res
 
-    x0 = manifold.project_point(x0)
-    zero = jnp.zeros((), jnp.int32)
-    (x, steps, accepted, bad), results = jax.lax.scan(stage, (x0, zero, zero, jnp.zeros((), bool)), taus)
+    _, results = jax.lax.scan(stage, manifold.project_point(x0), taus)
+    return merge_stages(results)
+
+
+def stage_args(args: dict, tau) -> dict:
+    """``args`` at the stage temperature ``tau`` (cast to the dtype of ``args["tau"]``)."""
+    return dict(args, tau=tau.astype(jnp.asarray(args["tau"]).dtype))
+
+
+def merge_stages(results: Result) -> Result:
+    """Stage results stacked on a leading (S,) axis -> the continuation's one result (`run_continuation`)."""
     last = jax.tree_util.tree_map(lambda a: a[-1], results)
+    bad = jnp.any(results.status == Status.NONFINITE)
     status = jnp.where(bad, Status.NONFINITE, last.status).astype(jnp.int32)
     history = None if results.history is None else concat_stage_histories(results.history, results.steps)
-    inner = None if results.inner_steps is None else jnp.sum(results.inner_steps, axis=0)
-    return last._replace(x=x, steps=steps, accepted=accepted, status=status, history=history, inner_steps=inner)
+    def total(a):  # int32 kept (jnp.sum would widen to int64 under x64)
+        return jnp.sum(a, axis=0, dtype=a.dtype)
+
+    inner = None if results.inner_steps is None else total(results.inner_steps)
+    return last._replace(steps=total(results.steps), accepted=total(results.accepted), status=status,
+                         history=history, inner_steps=inner)
 
 
 def concat_stage_histories(h: History, steps: jax.Array) -> History:

@@ -168,10 +168,14 @@ class Solver:
         return jax.lax.while_loop(lambda s: s.status == Status.RUNNING,
                                   lambda s: self.update(fun, manifold, s, args), state)
 
+    def result(self, manifold, state: SolverState) -> Result:
+        """The ``Result`` of a (finished) state."""
+        return to_result(manifold, state)
+
     def run(self, fun: Callable, manifold, x0: PyTree, args: PyTree) -> Result:
         """Minimize ``fun(., args)`` on ``manifold`` from ``x0``: one jittable while_loop."""
         state = self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args)
-        return to_result(manifold, state)
+        return self.result(manifold, state)
 
 
 def manifold_free_norm(tree) -> jax.Array:

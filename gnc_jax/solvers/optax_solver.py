@@ -87,7 +87,10 @@ class OptaxSolver:
         return jax.lax.while_loop(lambda s: s.status == Status.RUNNING,
                                   lambda s: self.update(fun, manifold, s, args), state)
 
-    def run(self, fun: Callable, manifold, x0, args) -> Result:
-        s = self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args)
+    def result(self, manifold, s: OptaxState) -> Result:
+        """The ``Result`` of a (finished) state."""
         return Result(s.x, s.value, s.grad_norm, s.steps, s.accepted, s.status,
                       manifold.constraint_violation(s.x), s.history)
+
+    def run(self, fun: Callable, manifold, x0, args) -> Result:
+        return self.result(manifold, self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args))

@@ -239,11 +239,14 @@ class TrustRegion:
         return jax.lax.while_loop(lambda s: s.status == Status.RUNNING,
                                   lambda s: self.update(fun, manifold, s, args), state)
 
-    def run(self, fun: Callable, manifold, x0: PyTree, args: PyTree) -> Result:
-        """Minimize ``fun(., args)`` on ``manifold`` from ``x0``: one jittable while_loop."""
-        s = self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args)
+    def result(self, manifold, s: TRState) -> Result:
+        """The ``Result`` of a (finished) state, with its Hessian-vector product count."""
         return Result(s.x, s.value, s.grad_norm, s.steps, s.accepted, s.status, manifold.constraint_violation(s.x),
                       s.history, s.inner)
+
+    def run(self, fun: Callable, manifold, x0: PyTree, args: PyTree) -> Result:
+        """Minimize ``fun(., args)`` on ``manifold`` from ``x0``: one jittable while_loop."""
+        return self.result(manifold, self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args))
 
 
 def RTR(**kw) -> TrustRegion:

@@ -1,0 +1,85 @@
+"""Progress reports from inside the compiled loop: the reporting loop gives the same results as the vmapped one,
+reports exactly when it should, and compiles once."""
+import json
+import re
+
+import chex
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gnc_jax
+from gnc_jax import api
+from gnc_jax.solvers.progress import ProgressPrinter, reporting_to
+
+LINE = re.compile(r"stage (\d+)/(\d+)(?: \(tau ([0-9.e+-]+)\))?, iteration (\d+): (.*); best f (\S+), "
+                  r"max \|grad\| (\S+); [0-9.]+ s$")
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "tr"])
+def test_the_reporting_loop_equals_the_vmapped_solve_bit_for_bit(solver, x64):
+    """`run_batch` (one while_loop over the batch, vmap inside) against vmap of `run_continuation` (a while_loop per
+    lane): every field of the result, logs included, identical in float64 over 3 continuation stages."""
+    spec = api.make_spec("ce-ufm", 6, 3, 0.2, 2)
+    x0 = api.random_batch([(spec, 0, r) for r in range(4)], 6, 3, 2, jnp.float64)
+    solver = api.make_solver(solver, dtype=jnp.float64, history=True, gtol_scaled=True)
+    kw = dict(stages=3, C_pad=6, d_pad=3, n_pad=2, dtype=jnp.float64)
+    plain = api.solve_batch([spec] * 4, x0, solver, **kw)
+    with reporting_to(lambda *a: None):
+        reported = api.solve_batch([spec] * 4, x0, solver, progress_every=7, **kw)
+    chex.assert_trees_all_equal(plain, reported)
+    assert int(np.min(plain.steps)) > 7  # the reports really ran inside these loops
+
+
+def test_solve_reports_every_k_iterations_and_at_each_stage_end(capsys):
+    """With progress=k, stage s (n_s iterations: its slowest restart's) prints floor((n_s - 1) / k) periodic lines
+    and one closing line at iteration n_s; the closing lines' counts are the restarts' statuses."""
+    k = 20
+    r = gnc_jax.solve("ce-ufm", C=8, d=3, tau=0.1, n=1, restarts=3, history=True, progress=k)
+    err = capsys.readouterr().err.splitlines()
+    plain = gnc_jax.solve("ce-ufm", C=8, d=3, tau=0.1, n=1, restarts=3, history=True)
+    np.testing.assert_array_equal(r.restarts["steps"], plain.restarts["steps"])
+    np.testing.assert_array_equal(r.restarts["min_margin"], plain.restarts["min_margin"])
+    lines = [LINE.search(e) for e in err]
+    assert all(lines), err
+    stages = int(lines[0].group(2))
+    assert stages == 4 and [int(m.group(2)) for m in lines] == [stages] * len(lines)
+    taus = np.geomspace(1.0, 0.1, 4)  # the CE schedule: 16 tau capped at max(tau, 1)
+    for s in range(stages):
+        per_restart = (r.histories["stage"] == s).sum(axis=1)
+        n_s = int(per_restart.max())
+        mine = [m for m in lines if int(m.group(1)) == s + 1]
+        assert [int(m.group(4)) for m in mine] == [k * j for j in range(1, (n_s - 1) // k + 1)] + [n_s]
+        assert all("running" in m.group(5) for m in mine[:-1]) and mine[-1].group(5).startswith("done: ")
+        assert abs(float(mine[0].group(3)) - taus[s]) < 1e-3 * taus[s]
+    counts = dict(re.findall(r"(\w+) (\d+)", lines[-1].group(5)))
+    want = {s.lower(): str(n) for s, n in zip(*np.unique(r.restarts["status"], return_counts=True))}
+    assert counts == want
+    assert float(lines[-1].group(6)) == pytest.approx(min(r.restarts["objective"]), rel=1e-6)
+
+
+def test_progress_compiles_once_and_bad_values_name_the_argument(capsys):
+    gnc_jax.solve("riesz", C=9, d=3, restarts=2, progress=5)
+    fn = api.compiled_batch_solve("riesz", api.make_solver("lbfgs"), 1, 5)
+    before = fn._cache_size()
+    gnc_jax.solve("riesz", C=9, d=3, restarts=2, seed=4, s=2.0, progress=5)
+    assert fn._cache_size() == before
+    for bad in (0, -3, "often", 2.5):
+        with pytest.raises(ValueError, match="progress"):
+            gnc_jax.solve("riesz", C=9, d=3, progress=bad)
+
+
+def test_cli_progress_goes_to_stderr_and_leaves_the_json_alone(capsys):
+    from gnc_jax.cli import main
+
+    assert main(["solve", "tammes", "--C", "6", "--d", "3", "--restarts", "2", "--progress", "25", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["C"] == 6
+    ends = [e for e in err.splitlines() if "done:" in e]
+    assert len(ends) == 6 and ends[-1].startswith("tammes C=6 d=3: stage 6/6 (tau 0.0001)")
+
+
+def test_printer_handles_all_nonfinite_lanes():
+    printer = ProgressPrinter(stages=2, taus=[1.0, 0.5], stream=open("/dev/null", "w"))
+    printer(1, 10, np.array([np.nan, np.inf]), np.array([np.nan, np.nan]), np.array([3, 3]), True)
+    assert "done: nonfinite 2; best f nan, max |grad| nan" in printer.lines[-1] and "(tau 0.5)" in printer.lines[-1]
