@@ -494,6 +494,16 @@ def test_benchmark_outputs_in_a_missing_directory_are_refused_when_parsed(script
     assert p.returncode == 2 and f"argument {flag}: directory" in p.stderr, p.stderr[-500:]
 
 
+def test_api_overheads_custom_copy_is_exact_and_cases_are_checked(tmp_path):
+    out = tmp_path / "ao"
+    p = run_script("api_overheads.py", "--cases", "custom", "--restarts", "2", "--out", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    doc = json.load(open(str(out) + ".json"))
+    assert doc["custom_identical"] is True and [r["variant"] for r in doc["rows"]] == ["riesz", "riesz-copy"]
+    p = run_script("api_overheads.py", "--cases", "speed", "--out", str(out))
+    assert p.returncode == 2 and "--cases" in p.stderr
+
+
 def test_solver_choice_scores_each_solver_against_the_closed_form(tmp_path):
     out = tmp_path / "sc"
     p = run_script("solver_choice.py", "--cases", "hug6", "--solvers", "lbfgs,tr", "--dtypes", "float64",
