@@ -174,13 +174,15 @@ def random_batch(starts, C_pad: int, d_pad: int, n_pad: int, dtype) -> dict:
     return {k: np.stack([p[k] for p in pts]) for k in pts[0]}
 
 
-def compiled_batch_solve(problem: str | ProblemDef, solver, stages: int, progress_every: int = 0):
+def compiled_batch_solve(problem: str | ProblemDef, solver, stages: int, progress_every: int = 0,
+                         warm_steps: int | None = None):
     """Jitted ``(x0, hp) -> Result`` vmapped over a leading batch axis; one trace per shape/dtype. Cached by the
     problem's definition, not its name, so a custom problem registered again compiles its new objective.
     ``progress_every`` > 0: the same results from one loop over the batch that reports every so many iterations
-    (`solvers.progress.run_batch`; the reports go to the reporter of `solvers.progress.reporting_to`)."""
+    (`solvers.progress.run_batch`; the reports go to the reporter of `solvers.progress.reporting_to`).
+    ``warm_steps``: iteration budget of the continuation stages before the last (`run_continuation`)."""
     return _compiled_batch_solve(get_problem(problem) if isinstance(problem, str) else problem, solver, stages,
-                                 int(progress_every))
+                                 int(progress_every), None if warm_steps is None else int(warm_steps))
 
 
 def _problem_setup(p: ProblemDef, hp: dict):
@@ -193,33 +195,33 @@ def _problem_setup(p: ProblemDef, hp: dict):
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled_batch_solve(p: ProblemDef, solver, stages: int, progress_every: int = 0):
+def _compiled_batch_solve(p: ProblemDef, solver, stages: int, progress_every: int = 0, warm_steps: int | None = None):
     continuation = p.uses_tau and stages > 1
     if progress_every > 0:
         from .solvers.progress import run_batch
 
         def batch(x0, hp):
             return run_batch(solver, p.objective, functools.partial(_problem_setup, p), x0, hp,
-                             hp["taus"] if continuation else None, every=progress_every)
+                             hp["taus"] if continuation else None, every=progress_every, warm_steps=warm_steps)
 
         return jax.jit(batch)
 
     def one(x0, hp):
         manifold, fun_hp = _problem_setup(p, hp)
         if continuation:
-            return run_continuation(solver, p.objective, manifold, x0, fun_hp, hp["taus"])
+            return run_continuation(solver, p.objective, manifold, x0, fun_hp, hp["taus"], warm_steps)
         return solver.run(p.objective, manifold, x0, fun_hp)
 
     return jax.jit(jax.vmap(one))
 
 
 def solve_batch(specs: list[Spec], x0: dict, solver, *, stages: int, C_pad: int, d_pad: int, n_pad: int,
-                dtype=jnp.float32, tau_start=None, progress_every: int = 0) -> Result:
+                dtype=jnp.float32, tau_start=None, progress_every: int = 0, warm_steps: int | None = None) -> Result:
     """Solve a batch of problems of one padded shape. ``x0``: dict of (B, ...) arrays;
     ``tau_start``: first continuation temperature, one for all or (B,) (default: `tau_schedule`'s);
-    ``progress_every``: see `compiled_batch_solve`."""
+    ``progress_every``, ``warm_steps``: see `compiled_batch_solve`."""
     hp = batch_hparams(specs, C_pad, d_pad, n_pad, stages, dtype, tau_start)
-    fn = compiled_batch_solve(specs[0].pdef, solver, stages, progress_every)
+    fn = compiled_batch_solve(specs[0].pdef, solver, stages, progress_every, warm_steps)
     x0 = {k: jnp.asarray(v, dtype) for k, v in x0.items()}
     return fn(x0, {k: jnp.asarray(v) for k, v in hp.items()})
 
@@ -427,7 +429,7 @@ def _rank_key(score: str, fig: dict, value: float, status: int) -> float:
 def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, restarts: int = 8, seed: int = 0,
           solver: str | Any = None, max_steps: int = 1000, gtol: float | None = None, dtype=jnp.float32,
           stages: int | None = None, history: bool = False, init: dict | None = None, refine: bool = False,
-          devices="all", progress: bool | int = False, **hparams) -> SolveResult:
+          devices="all", progress: bool | int = False, warm_steps: int | None = None, **hparams) -> SolveResult:
     """Solve one problem with ``restarts`` random starts in one compiled, batched program.
 
     Args:
@@ -438,11 +440,14 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
       tau: CE temperature, or the final surrogate temperature for "tammes"/"softmax-code".
       restarts, seed: random starts (restart r uses numpy's generator seeded with [seed, r]).
       solver: "lbfgs" (default), "cg", "gd", "adam", "tr" (trust regions) or a solver object.
-      max_steps, gtol: per continuation stage; gtol is the tolerance on the Riemannian gradient norm (default 1e-5
+      max_steps, gtol: per continuation stage (``warm_steps`` caps the stages before the last); gtol is the tolerance on the Riemannian gradient norm (default 1e-5
         in float32, 1e-10 in float64). For the spherical CE problems, whose loss and gradient vanish like
         exp(-margin / tau), it is scaled by min(1, |f|): |grad| <= gtol * min(1, |f|), default 1e-7 in float32.
         dtype: float32 or float64 (enable x64 first).
       stages: temperature-continuation stages (default: 6 for surrogates, 4 for CE at tau < 0.5).
+      warm_steps: iteration budget of each continuation stage but the last (default None: ``max_steps``, as the last).
+        A small budget (100-400) makes CE solves 2-6x faster; restarts then reach the best basin at a different rate
+        (more often on some problems, less on others: benchmarks/warm_stages.py). No effect on one-stage solves.
       history: keep every restart's per-iteration log over all continuation stages: ``history`` (the best
         restart's, arrays with ``stage`` and ``tau`` per iteration), ``histories`` (all, (R, L) arrays) and
         ``history_frame()`` (a tidy DataFrame).
@@ -476,6 +481,7 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     solver_obj = make_solver(p.default_solver if solver is None else solver, max_steps=max_steps, gtol=gtol,
                              dtype=dtype, history=history, gtol_scaled=p.vanishing)
     stages = default_stages(p, spec.tau) if stages is None else _check_int("stages", stages, 1)
+    warm_steps = None if warm_steps is None else _check_int("warm_steps", warm_steps, 1)
     every = _progress_every(progress, solver_obj)
 
     if init is None:
@@ -494,11 +500,11 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
     if mesh.size == 1:
         with _progress_printer(every, p, stages, taus, f"{problem} C={C} d={d}: "):
             res = solve_batch([spec] * restarts, x0, solver_obj, stages=stages, C_pad=C, d_pad=d, n_pad=n,
-                              dtype=dtype, progress_every=every)
+                              dtype=dtype, progress_every=every, warm_steps=warm_steps)
             res = jax.device_get(jax.block_until_ready(res))
     else:
         res = sharding.solve_batch_sharded([spec] * restarts, x0, solver_obj, stages=stages, C_pad=C, d_pad=d,
-                                           n_pad=n, mesh=mesh, dtype=dtype)
+                                           n_pad=n, mesh=mesh, dtype=dtype, warm_steps=warm_steps)
         res = sharding.drop_lanes(jax.device_get(jax.block_until_ready(res)), restarts)
     refine_status = None
     if refine:

@@ -42,7 +42,8 @@ def _cmd_solve(args) -> int:
     res = solve(args.problem, C=args.C, d=args.d, tau=args.tau, n=args.n, restarts=args.restarts, seed=args.seed,
                 solver=args.solver, max_steps=args.max_steps, gtol=args.gtol, stages=args.stages,
                 dtype=jnp.float64 if args.float64 else jnp.float32, history=args.history is not None,
-                refine=args.refine, devices=args.devices, progress=args.progress or False, **hparams)
+                refine=args.refine, devices=args.devices, progress=args.progress or False,
+                warm_steps=args.warm_steps, **hparams)
     if args.out:
         res.save(args.out)
     if args.history:
@@ -141,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--history", default=None, metavar="FILE.csv",
                    help="write the best restart's per-iteration log (every stage) as CSV")
     s.add_argument("--devices", default="all", help="shard the restarts over 'all' local devices (default) or N")
+    s.add_argument("--warm-steps", type=int, default=None, metavar="N",
+                   help="iteration budget of each continuation stage but the last (default: --max-steps)")
     s.add_argument("--progress", nargs="?", type=int, const=100, default=0, metavar="EVERY",
                    help="print progress to stderr every EVERY iterations (default 100) and after each stage "
                         "(one device)")

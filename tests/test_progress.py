@@ -83,3 +83,38 @@ def test_printer_handles_all_nonfinite_lanes():
     printer = ProgressPrinter(stages=2, taus=[1.0, 0.5], stream=open("/dev/null", "w"))
     printer(1, 10, np.array([np.nan, np.inf]), np.array([np.nan, np.nan]), np.array([3, 3]), True)
     assert "done: nonfinite 2; best f nan, max |grad| nan" in printer.lines[-1] and "(tau 0.5)" in printer.lines[-1]
+
+
+def test_warm_steps_cap_the_stages_before_the_last(tmp_path, x64):
+    """warm_steps = 30: every stage but the last stops within 30 iterations, the last runs to
+    its own stop test and still reaches the simplex ETF (rho = K / (K - 1)); a budget no stage reaches changes
+    nothing, bit for bit; the reporting loop honours it too; a grid store keeps budgets apart; 0 is refused."""
+    from gnc_jax.grid import expand_grid, run_grid
+
+    kw = dict(C=4, d=3, tau=0.1, n=2, restarts=3, history=True, dtype=jnp.float64)
+    full = gnc_jax.solve("ce-ufm", **kw)
+    capped = gnc_jax.solve("ce-ufm", warm_steps=30, **kw)
+    reported = gnc_jax.solve("ce-ufm", warm_steps=30, progress=1000, **kw)
+    stages = capped.histories["stage"]
+    S = int(stages.max()) + 1
+    assert S == 4
+    per_stage = np.stack([(stages == s).sum(axis=1) for s in range(S)], axis=1)
+    full_per_stage = np.stack([(full.histories["stage"] == s).sum(axis=1) for s in range(S)], axis=1)
+    assert per_stage[:, :-1].max() <= 30
+    np.testing.assert_array_equal(per_stage[:, 0], np.minimum(full_per_stage[:, 0], 30))  # same start, same path
+    assert np.any(full_per_stage[:, 0] > 30)  # the budget really cut the first stage
+    assert capped.status == "CONVERGED" and abs(capped.min_margin - 4 / 3) < 1e-9
+    np.testing.assert_array_equal(reported.restarts["steps"], capped.restarts["steps"])
+    np.testing.assert_array_equal(reported.point["W"], capped.point["W"])
+    untouched = gnc_jax.solve("ce-ufm", warm_steps=int(full_per_stage[:, :-1].max()), **kw)
+    np.testing.assert_array_equal(untouched.point["W"], full.point["W"])
+    with pytest.raises(ValueError, match="warm_steps"):
+        gnc_jax.solve("ce-ufm", C=4, d=3, tau=0.1, warm_steps=0)
+
+    db = str(tmp_path / "g.db")
+    cells = expand_grid("ce-ufm", "4", "3", tau="0.1", restarts=2)
+    assert len(run_grid(cells, db=db, warm_steps=30, progress=False)) == 1
+    assert len(run_grid(cells, db=db, warm_steps=30, progress=False)) == 0  # stored under this budget
+    assert len(run_grid(cells, db=db, progress=False)) == 1  # full stages: a different run
+    with pytest.raises(ValueError, match="warm_steps"):
+        run_grid(cells, warm_steps=0, progress=False)

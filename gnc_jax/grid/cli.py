@@ -27,13 +27,14 @@ def _cmd_grid(args) -> int:
                         **hparams)
     rows = run_grid(cells, solver=args.solver, max_steps=args.max_steps, db=args.db, chunk_cells=args.chunk,
                     progress=not args.quiet, dtype=jnp.float64 if args.float64 else jnp.float32,
-                    devices=args.devices, refine=args.refine)
+                    devices=args.devices, refine=args.refine, warm_steps=args.warm_steps)
     if args.db:  # show every cell of this grid, including those stored by an earlier run
         from .store import GridStore
 
         with GridStore(args.db) as store:
             rows = store.fetch(cells, {"solver": args.solver, "max_steps": args.max_steps, "gtol": None,
-                                       "dtype": "float64" if args.float64 else "float32", "refine": args.refine})
+                                       "dtype": "float64" if args.float64 else "float32", "refine": args.refine,
+                                       "warm_steps": args.warm_steps})
     print(format_table(rows))
     if args.db:
         print(f"{len(rows)} cells in {args.db}")
@@ -82,6 +83,8 @@ def register(sub) -> None:
     g.add_argument("--float64", action="store_true", help="solve in float64 (enables jax x64)")
     g.add_argument("--devices", default="all",
                    help="local devices to shard each batch over: all (default) or a count N")
+    g.add_argument("--warm-steps", type=int, default=None, metavar="N",
+                   help="iteration budget of each continuation stage but the last (default: --max-steps)")
     g.add_argument("--refine", action="store_true",
                    help="tammes, softmax-code: finish every restart with the exact float64 max-min refinement")
     g.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import __version__
 from .. import api, metrics
-from ..problems import default_stages, get_problem
+from ..problems import SOLVERS, default_stages, get_problem
 from ..solvers import Status
 from . import sharding
 
@@ -300,7 +300,8 @@ def _best_rows(chunk: list[Cell], res, restarts: int, seconds_per_cell: float, d
 
 def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = None, solver: str = "lbfgs",
               max_steps: int = 1000, gtol: float | None = None, db=None, chunk_cells: int = 64,
-              progress: bool = True, dtype=jnp.float32, devices="all", refine: bool = False) -> Iterator[dict]:
+              progress: bool = True, dtype=jnp.float32, devices="all", refine: bool = False,
+              warm_steps: int | None = None) -> Iterator[dict]:
     """Like ``run_grid`` but yields rows chunk by chunk (each chunk committed to ``db`` first)."""
     cells = list(cells)
     if refine:
@@ -312,12 +313,13 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
                       c.restarts if restarts is None else api._check_int("restarts", restarts, 1)) for c in cells]
     chunk_cells = api._check_int("chunk_cells", chunk_cells, 1)
     max_steps = api._check_int("max_steps", max_steps, 1)
+    warm_steps = None if warm_steps is None else api._check_int("warm_steps", warm_steps, 1)
     if not isinstance(solver, str):
-        raise ValueError("solver: give a solver name (lbfgs, cg, gd, adam)")
+        raise ValueError(f"solver: give a solver name ({', '.join(SOLVERS)})")
     solvers = {name: api.make_solver(solver, max_steps=max_steps, gtol=gtol, dtype=dtype,
                                      gtol_scaled=get_problem(name).vanishing) for name in {c.problem for c in cells}}
     options = {"solver": solver, "max_steps": max_steps, "gtol": gtol, "dtype": jnp.dtype(dtype).name,
-               "refine": bool(refine)}
+               "refine": bool(refine), "warm_steps": warm_steps}
     mesh = sharding.make_mesh(devices)  # validates ``devices`` before anything is opened or solved
 
     store = None
@@ -350,11 +352,12 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
                     t0 = time.perf_counter()
                     if mesh.size == 1:
                         res = api.solve_batch(specs, x0, solvers[key[0]], stages=stages, C_pad=C_pad, d_pad=d_pad,
-                                              n_pad=n_pad, dtype=dtype)
+                                              n_pad=n_pad, dtype=dtype, warm_steps=warm_steps)
                         res = jax.device_get(jax.block_until_ready(res))
                     else:
                         res = sharding.solve_batch_sharded(specs, x0, solvers[key[0]], stages=stages, C_pad=C_pad,
-                                                           d_pad=d_pad, n_pad=n_pad, mesh=mesh, dtype=dtype)
+                                                           d_pad=d_pad, n_pad=n_pad, mesh=mesh, dtype=dtype,
+                                                           warm_steps=warm_steps)
                         res = sharding.drop_lanes(jax.device_get(jax.block_until_ready(res)), len(specs))
                     rstatus = None
                     if refine:
@@ -374,7 +377,8 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
 
 def run_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = None, solver: str = "lbfgs",
              max_steps: int = 1000, gtol: float | None = None, db=None, chunk_cells: int = 64,
-             progress: bool = True, dtype=jnp.float32, devices="all", refine: bool = False) -> list[dict]:
+             progress: bool = True, dtype=jnp.float32, devices="all", refine: bool = False,
+             warm_steps: int | None = None) -> list[dict]:
     """Solve every cell (best of ``restarts`` starts each); returns one row dict per solved cell.
 
     ``restarts``/``seed`` override the cells' own values when given. With ``db`` (a path or a
@@ -386,9 +390,11 @@ def run_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = 
     ``refine`` ("tammes" and "softmax-code" only): finish every restart with the exact float64 max-min
     refinement (``refine_chunk``) and rank the restarts by the refined figures; rows then carry the best
     restart's ``refine_status``, and the store keeps refined and unrefined runs of a cell apart.
+    ``warm_steps``: iteration budget of the continuation stages before the last (``api.solve``); the store keeps
+    runs with different budgets apart too.
     """
     return list(iter_grid(cells, restarts, seed, solver, max_steps, gtol, db, chunk_cells, progress, dtype,
-                          devices, refine))
+                          devices, refine, warm_steps))
 
 
 def row_gap_deg(row: dict) -> float:

@@ -74,10 +74,10 @@ def pad_batch(specs: list, x0: dict, ndev: int) -> tuple[list, dict]:
 
 
 @functools.lru_cache(maxsize=None)
-def sharded_batch_solve(p, solver, stages: int, mesh: Mesh):
+def sharded_batch_solve(p, solver, stages: int, mesh: Mesh, warm_steps: int | None = None):
     """Jitted ``(x0, hp) -> Result``: ``api.compiled_batch_solve`` per device, lanes split over mesh (``p``: the
     ``ProblemDef``)."""
-    inner = api.compiled_batch_solve(p, solver, stages)
+    inner = api.compiled_batch_solve(p, solver, stages, warm_steps=warm_steps)
     spec = P(AXIS)
     return jax.jit(jax.shard_map(inner, mesh=mesh, in_specs=(spec, spec), out_specs=spec, check_vma=False))
 
@@ -88,7 +88,7 @@ def _put(a, sharding):
 
 
 def solve_batch_sharded(specs: list, x0: dict, solver, *, stages: int, C_pad: int, d_pad: int, n_pad: int,
-                        mesh: Mesh, dtype=jnp.float32):
+                        mesh: Mesh, dtype=jnp.float32, warm_steps: int | None = None):
     """Like ``api.solve_batch`` with the B lanes sharded over ``mesh``. Returns the padded Result
     (leading axis ``padded_lanes(B, mesh.size)``, arrays sharded over the mesh); lanes >= B are dummies."""
     specs, x0 = pad_batch(specs, x0, mesh.size)
@@ -97,7 +97,7 @@ def solve_batch_sharded(specs: list, x0: dict, solver, *, stages: int, C_pad: in
     sharding = NamedSharding(mesh, P(AXIS))
     x0 = {k: _put(np.asarray(v, np_dtype), sharding) for k, v in x0.items()}
     hp = {k: _put(v, sharding) for k, v in hp.items()}
-    return sharded_batch_solve(specs[0].pdef, solver, stages, mesh)(x0, hp)
+    return sharded_batch_solve(specs[0].pdef, solver, stages, mesh, warm_steps)(x0, hp)
 
 
 def drop_lanes(res, B: int):

@@ -60,7 +60,10 @@ def _gtol_key(gtol) -> str:
 
 
 def _solver_key(options: dict) -> str:
-    return options["solver"] + ("+refine" if options.get("refine") else "")
+    """The solver name, "+warmN" for a stage budget (``warm_steps``), "+refine" for refined runs."""
+    warm = options.get("warm_steps")
+    warm = "" if warm is None else f"+warm{int(warm)}"
+    return options["solver"] + warm + ("+refine" if options.get("refine") else "")
 
 
 def _option_keys(options: dict) -> tuple:

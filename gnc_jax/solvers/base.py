@@ -53,7 +53,8 @@ _MESSAGES = {
 
 class History(NamedTuple):
     """Per-iteration log, arrays of shape (max_steps,) (a continuation: (stages * max_steps,), every stage's
-    iterations in order); entries past the last iteration are NaN (``accepted`` False, ``stage`` -1)."""
+    iterations in order); entries past the last iteration are NaN (``accepted`` False, ``stage`` -1,
+    ``inner_steps`` 0)."""
 
     value: Array  # objective at the accepted iterate after this iteration
     grad_norm: Array  # Riemannian gradient norm at that iterate

@@ -24,21 +24,46 @@ def geometric_schedule(tau_start: float, tau_end: float, stages: int):
     return jnp.geomspace(tau_start, tau_end, stages)
 
 
-def run_continuation(solver, fun: Callable, manifold, x0: PyTree, args: dict, taus: jax.Array) -> Result:
+def run_continuation(solver, fun: Callable, manifold, x0: PyTree, args: dict, taus: jax.Array,
+                     warm_steps: int | None = None) -> Result:
     """Run ``solver`` at each tau in ``taus`` (shape (S,)), warm-starting from the previous stage.
 
     Returns the last stage's result; ``steps``, ``accepted`` (and ``inner_steps``) count all stages; ``status`` is
     the last stage's unless an earlier stage went non-finite (then NONFINITE, and the point is
     the last finite one). With ``solver.history`` the log holds every stage's iterations in order
-    (``History.stage`` says which), length S * max_steps (`concat_stage_histories`).
+    (``History.stage`` says which), length S * max_steps (`concat_stage_histories`). ``warm_steps``: iteration
+    budget of every stage but the last (None: ``solver.max_steps``, like the last), one compiled loop either way.
     """
 
-    def stage(x, tau):
-        res = solver.run(fun, manifold, x, stage_args(args, tau))
+    def stage(x, tau_budget):
+        tau, budget = tau_budget
+        res = run_stage(solver, fun, manifold, x, stage_args(args, tau), budget)
         return res.x, res
 
-    _, results = jax.lax.scan(stage, manifold.project_point(x0), taus)
+    budgets = stage_budgets(solver, taus.shape[0], warm_steps)
+    _, results = jax.lax.scan(stage, manifold.project_point(x0), (taus, budgets))
     return merge_stages(results)
+
+
+def stage_budgets(solver, stages: int, warm_steps: int | None):
+    """(stages,) int32 iteration budgets: ``warm_steps`` for all but the last stage (None: ``solver.max_steps``),
+    ``solver.max_steps`` for the last."""
+    warm = solver.max_steps if warm_steps is None else min(int(warm_steps), solver.max_steps)
+    return jnp.full((stages,), warm, jnp.int32).at[-1].set(solver.max_steps)
+
+
+def stop_at_budget(state, budget):
+    """``state`` with a still-running problem marked MAX_STEPS once it has taken ``budget`` iterations."""
+    over = (state.status == Status.RUNNING) & (state.steps >= budget)
+    return state._replace(status=jnp.where(over, Status.MAX_STEPS, state.status).astype(jnp.int32))
+
+
+def run_stage(solver, fun: Callable, manifold, x: PyTree, args: dict, budget) -> Result:
+    """``solver.run`` stopped after ``budget`` iterations (a traced int32; MAX_STEPS, as its own budget would)."""
+    state = jax.lax.while_loop(lambda s: s.status == Status.RUNNING,
+                               lambda s: stop_at_budget(solver.update(fun, manifold, s, args), budget),
+                               solver.init(fun, manifold, x, args))
+    return solver.result(manifold, state)
 
 
 def stage_args(args: dict, tau) -> dict:
@@ -52,6 +77,7 @@ def merge_stages(results: Result) -> Result:
     bad = jnp.any(results.status == Status.NONFINITE)
     status = jnp.where(bad, Status.NONFINITE, last.status).astype(jnp.int32)
     history = None if results.history is None else concat_stage_histories(results.history, results.steps)
+
     def total(a):  # int32 kept (jnp.sum would widen to int64 under x64)
         return jnp.sum(a, axis=0, dtype=a.dtype)
 

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .base import Result, Status
-from .continuation import merge_stages, stage_args
+from .continuation import merge_stages, stage_args, stage_budgets, stop_at_budget
 
 PyTree = Any
 
@@ -47,28 +47,31 @@ def reporting_to(reporter: Callable):
         _REPORTERS.pop()
 
 
-def run_batch(solver, fun: Callable, setup: Callable, x0: PyTree, hp: PyTree, taus=None, *, every: int) -> Result:
+def run_batch(solver, fun: Callable, setup: Callable, x0: PyTree, hp: PyTree, taus=None, *, every: int,
+              warm_steps: int | None = None) -> Result:
     """Solve a batch, reporting every ``every`` iterations (and at each stage's end) through `dispatch`.
 
     ``setup(hp_one) -> (manifold, args)`` builds one problem's manifold and objective arguments from its slice of
     ``hp`` (leading (B,) axis, like ``x0``). ``taus``: None (one stage) or (B, S) continuation temperatures (``args``
-    must then hold "tau"). Returns the batched ``Result``, equal to ``vmap`` of ``solver.run`` /
-    `run_continuation`."""
+    must then hold "tau"; ``warm_steps`` as in `run_continuation`). Returns the batched ``Result``, equal to ``vmap``
+    of ``solver.run`` / `run_continuation`."""
     if taus is None:
-        return _stage(solver, fun, setup, x0, hp, None, jnp.zeros((), jnp.int32), every)
+        return _stage(solver, fun, setup, x0, hp, None, jnp.zeros((), jnp.int32), every, solver.max_steps)
     x0 = jax.vmap(lambda x, h: setup(h)[0].project_point(x))(x0, hp)
 
-    def one_stage(x, stage_and_tau):
-        stage, tau = stage_and_tau
-        res = _stage(solver, fun, setup, x, hp, tau, stage, every)
+    def one_stage(x, stage_tau_budget):
+        stage, tau, budget = stage_tau_budget
+        res = _stage(solver, fun, setup, x, hp, tau, stage, every, budget)
         return res.x, res
 
-    stages = jnp.arange(taus.shape[1], dtype=jnp.int32)
-    _, results = jax.lax.scan(one_stage, x0, (stages, jnp.swapaxes(taus, 0, 1)))
+    S = taus.shape[1]
+    stages = jnp.arange(S, dtype=jnp.int32)
+    budgets = stage_budgets(solver, S, warm_steps)
+    _, results = jax.lax.scan(one_stage, x0, (stages, jnp.swapaxes(taus, 0, 1), budgets))
     return jax.vmap(merge_stages, in_axes=1)(results)
 
 
-def _stage(solver, fun, setup, x, hp, tau, stage, every: int) -> Result:
+def _stage(solver, fun, setup, x, hp, tau, stage, every: int, budget) -> Result:
     def lane(h, t):
         manifold, args = setup(h)
         return manifold, (args if t is None else stage_args(args, t))
@@ -79,7 +82,7 @@ def _stage(solver, fun, setup, x, hp, tau, stage, every: int) -> Result:
 
     def update(s, h, t):
         manifold, args = lane(h, t)
-        return solver.update(fun, manifold, s, args)
+        return stop_at_budget(solver.update(fun, manifold, s, args), budget)
 
     def result(s, h, t):
         return solver.result(lane(h, t)[0], s)
