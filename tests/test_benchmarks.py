@@ -504,6 +504,22 @@ def test_api_overheads_custom_copy_is_exact_and_cases_are_checked(tmp_path):
     assert p.returncode == 2 and "--cases" in p.stderr
 
 
+def test_warm_stages_caps_the_early_stages_and_counts_hits(tmp_path):
+    out = tmp_path / "ws"
+    p = run_script("warm_stages.py", "--cases", "ce-ufm:8:3:0.1:1", "--budgets", "none,20", "--dtypes", "float64",
+                   "--restarts", "2", "--out", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = {r["warm_steps"]: r for r in json.load(open(str(out) + ".json"))["rows"]}
+    assert set(rows) == {"none", 20}
+    assert rows[20]["steps"] < rows["none"]["steps"]  # the first stage at tau = 1 takes more than 20 iterations
+    for r in rows.values():  # both reach the same optimum from these starts
+        assert r["hits"] == 2 and abs(r["best"] - rows["none"]["best"]) < 1e-12 and len(r["values"]) == 2
+    for args, flag in ((["--budgets", "0"], "--budgets"), (["--cases", "ce-ufm:8"], "--cases"),
+                       (["--dtypes", "float16"], "--dtypes")):
+        p = run_script("warm_stages.py", *args, "--out", str(out))
+        assert p.returncode == 2 and flag in p.stderr, (args, p.stderr)
+
+
 def test_solver_choice_scores_each_solver_against_the_closed_form(tmp_path):
     out = tmp_path / "sc"
     p = run_script("solver_choice.py", "--cases", "hug6", "--solvers", "lbfgs,tr", "--dtypes", "float64",
