@@ -440,9 +440,10 @@ def solve(problem: str, C: int, d: int, tau: float | None = None, n: int = 1, re
       tau: CE temperature, or the final surrogate temperature for "tammes"/"softmax-code".
       restarts, seed: random starts (restart r uses numpy's generator seeded with [seed, r]).
       solver: "lbfgs" (default), "cg", "gd", "adam", "tr" (trust regions) or a solver object.
-      max_steps, gtol: per continuation stage (``warm_steps`` caps the stages before the last); gtol is the tolerance on the Riemannian gradient norm (default 1e-5
-        in float32, 1e-10 in float64). For the spherical CE problems, whose loss and gradient vanish like
-        exp(-margin / tau), it is scaled by min(1, |f|): |grad| <= gtol * min(1, |f|), default 1e-7 in float32.
+      max_steps, gtol: per continuation stage (``warm_steps`` caps the stages before the last); gtol is the
+        tolerance on the Riemannian gradient norm (default 1e-5 in float32, 1e-10 in float64). For the spherical
+        CE problems, whose loss and gradient vanish like exp(-margin / tau), it is scaled by min(1, |f|):
+        |grad| <= gtol * min(1, |f|), default 1e-7 in float32.
         dtype: float32 or float64 (enable x64 first).
       stages: temperature-continuation stages (default: 6 for surrogates, 4 for CE at tau < 0.5).
       warm_steps: iteration budget of each continuation stage but the last (default None: ``max_steps``, as the last).
