@@ -1,10 +1,10 @@
 """Progress reports from inside the compiled loop: the reporting loop gives the same results as the vmapped one,
 reports exactly when it should, and compiles once.
 
-The tests that run programs with host callbacks run in a child process of their own (`test_in_a_child_process`): in a
-long-lived test worker that went on to compile hundreds of other programs, two full-suite runs each ended in a
-segmentation fault inside XLA's CPU compiler, on trust-region tests that ran after these (jax 0.10.2), and none did
-without them.
+The tests that run programs with host callbacks run in a child process of their own (`test_in_a_child_process`).
+With them inside the xdist workers, two full-suite runs each ended in a segmentation fault inside XLA's CPU compiler
+(compiling, then serializing for the persistent cache) on trust-region tests that ran later in the same worker
+(jax 0.10.2). With them in the child, the suite passed; the cause is not pinned down.
 """
 import json
 import os
