@@ -34,6 +34,15 @@ def in_benchmarks(name: str) -> str:
     return os.path.join(HERE, name)
 
 
+def names_arg(ap: argparse.ArgumentParser, text: str, known, flag: str) -> list[str]:
+    """A comma list of names from ``known``; anything else (or an empty list) is ``ap.error`` naming ``flag``."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in names if t not in known]
+    if not names or bad:
+        ap.error(f"{flag}: unknown {bad or 'empty list'}; choose from {sorted(known)}")
+    return names
+
+
 def output_path(value: str) -> str:
     """argparse ``type`` of ``--out`` (a file or a prefix): its directory must exist, checked when the arguments are
     parsed, so that a long run does not end in a failed write."""

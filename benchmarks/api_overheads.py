@@ -25,7 +25,7 @@ import sys
 import numpy as np
 
 import gnc_jax
-from _meta import output_path, run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
+from _meta import names_arg, output_path, run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
 from gnc_jax import objectives as obj
 from gnc_jax.grid import expand_grid, run_grid
 
@@ -36,10 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("--restarts", type=int, default=32)
     ap.add_argument("--out", type=output_path, default="api_overheads", help="writes OUT.json")
     a = ap.parse_args(argv)
-    cases = [c.strip() for c in a.cases.split(",") if c.strip()]
-    bad = [c for c in cases if c not in CASES]
-    if not cases or bad:
-        ap.error(f"--cases: unknown {bad or 'empty list'}; choose from {list(CASES)}")
+    cases = names_arg(ap, a.cases, CASES, "--cases")
     if a.restarts < 1:
         ap.error("--restarts must be >= 1")
     rows, extra = [], {}

@@ -31,7 +31,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 
 import gnc_jax  # noqa: E402
-from _meta import output_path, run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
+from _meta import names_arg, output_path, run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
 
 CASES = {
     "ufm4": (dict(problem="ce-ufm-regularized", C=4, d=5, n=3, lambda_W=5e-3, lambda_H=1e-2, lambda_b=1e-2),
@@ -46,14 +46,6 @@ CASES = {
 DEFAULT_CASES = "ufm4,hug6,mgd6,etf10,thomson24,tammes24"
 SOLVERS = ("lbfgs", "cg", "gd", "tr", "adam")
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
-
-
-def _names(ap, text: str, known, flag: str) -> list[str]:
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [t for t in names if t not in known]
-    if not names or bad:
-        ap.error(f"{flag}: unknown {bad or 'empty list'}; choose from {sorted(known)}")
-    return names
 
 
 def run_one(case: str, solver: str, dtype: str, restarts: int) -> dict:
@@ -111,9 +103,9 @@ def main(argv=None) -> int:
     ap.add_argument("--device-label", default=None)
     ap.add_argument("--out", type=output_path, default="solver_choice", help="writes OUT.json")
     a = ap.parse_args(argv)
-    cases = _names(ap, a.cases, CASES, "--cases")
-    solvers = _names(ap, a.solvers, SOLVERS, "--solvers")
-    dtypes = _names(ap, a.dtypes, DTYPES, "--dtypes")
+    cases = names_arg(ap, a.cases, CASES, "--cases")
+    solvers = names_arg(ap, a.solvers, SOLVERS, "--solvers")
+    dtypes = names_arg(ap, a.dtypes, DTYPES, "--dtypes")
     if a.restarts < 1:
         ap.error(f"--restarts must be >= 1, got {a.restarts}")
     t0 = time.perf_counter()

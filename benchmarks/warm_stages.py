@@ -27,7 +27,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import gnc_jax  # noqa: E402
-from _meta import output_path, run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
+from _meta import names_arg, output_path, run_meta, timed_twice  # noqa: E402  benchmarks/_meta.py
 
 DEFAULT_CASES = ("ce-ufm:100:10:0.2:1,ce-ufm:50:5:0.05:1,ce-ufm:20:4:0.1:2,ce-ufm:30:3:0.1:1,"
                  "ce-ufm-collapsed:40:4:0.05:1")
@@ -98,9 +98,7 @@ def main(argv=None) -> int:
         cases, budgets = parse_cases(a.cases), parse_budgets(a.budgets)
     except ValueError as e:
         ap.error(str(e))
-    dtypes = [t.strip() for t in a.dtypes.split(",") if t.strip()]
-    if not dtypes or any(t not in DTYPES for t in dtypes):
-        ap.error(f"--dtypes: choose from {list(DTYPES)}")
+    dtypes = names_arg(ap, a.dtypes, DTYPES, "--dtypes")
     if a.restarts < 1:
         ap.error("--restarts must be >= 1")
     rows = []

@@ -66,8 +66,11 @@ def check_bool(name: str, value) -> bool:
     return bool(value)
 
 
-def check_output_path(name: str, path: str) -> str:
-    """An output file whose directory exists (checked before a long run, not when it is about to be written)."""
+def check_output_path(name: str, path: str | None) -> str | None:
+    """An output file whose directory exists (checked before a long run, not when it is about to be written);
+    None (no output asked for) passes."""
+    if path is None:
+        return None
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         raise ValueError(f"{name}: directory {parent!r} does not exist")

@@ -26,9 +26,8 @@ def _cmd_solve(args) -> int:
     _enable_x64_if(args.float64)
     import jax.numpy as jnp
 
-    from .api import solve
-
     from ._checks import check_output_path
+    from .api import solve
 
     hparams = {}
     for item in args.hparam or []:
@@ -36,9 +35,8 @@ def _cmd_solve(args) -> int:
             raise ValueError(f"--set: expected NAME=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         hparams[k] = float(v)
-    for flag, path in (("--out", args.out), ("--history", args.history)):
-        if path:
-            check_output_path(flag, path)
+    check_output_path("--out", args.out)
+    check_output_path("--history", args.history)
     res = solve(args.problem, C=args.C, d=args.d, tau=args.tau, n=args.n, restarts=args.restarts, seed=args.seed,
                 solver=args.solver, max_steps=args.max_steps, gtol=args.gtol, stages=args.stages,
                 dtype=jnp.float64 if args.float64 else jnp.float32, history=args.history is not None,

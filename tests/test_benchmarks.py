@@ -18,6 +18,13 @@ def run_script(name: str, *args: str, env: dict | None = None) -> subprocess.Com
                           timeout=600, env=env)
 
 
+def assert_refused(script: str, cases, out) -> None:
+    """Each (extra arguments, flag) of ``cases`` makes ``script`` exit 2 with ``flag`` named on stderr."""
+    for args, flag in cases:
+        p = run_script(script, *args, "--out", str(out))
+        assert p.returncode == 2 and flag in p.stderr, (script, args, p.stderr[-1000:])
+
+
 def test_softmax_vs_tammes_buckets_cross_seeds_and_reports_closed_forms(tmp_path):
     out = tmp_path / "svt"
     p = run_script("softmax_vs_tammes.py", "--dmin", "2", "--dmax", "3", "--kmax", "6", "--restarts", "2",
@@ -467,11 +474,9 @@ def test_peers_skips_a_missing_peer_and_names_bad_arguments(tmp_path):
     rows = json.load(open(str(out) + ".json"))["rows"]
     assert "pymanopt is not installed" in rows[1]["skipped"] and "skipped" in p.stdout
     assert rows[0]["reference"] == pytest.approx(109.4712206, abs=1e-6)  # the regular tetrahedron
-    for args, name in ((["--cases", "tammes:1:3"], "--cases"), (["--cases", "nope"], "--cases"),
-                       (["--solvers", "gnc-lbfgs,manopt"], "--solvers"), (["--gtol", "0"], "--gtol"),
-                       (["--restarts", "0"], "--restarts")):
-        p = run_script("peers.py", *args, "--out", str(out))
-        assert p.returncode == 2 and name in p.stderr, (args, p.stderr)
+    assert_refused("peers.py", ((["--cases", "tammes:1:3"], "--cases"), (["--cases", "nope"], "--cases"),
+                                (["--solvers", "gnc-lbfgs,manopt"], "--solvers"), (["--gtol", "0"], "--gtol"),
+                                (["--restarts", "0"], "--restarts")), out)
 
 
 def test_nets_vs_model_reports_the_models_rho_and_writes_every_seed(tmp_path):
@@ -500,8 +505,7 @@ def test_api_overheads_custom_copy_is_exact_and_cases_are_checked(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     doc = json.load(open(str(out) + ".json"))
     assert doc["custom_identical"] is True and [r["variant"] for r in doc["rows"]] == ["riesz", "riesz-copy"]
-    p = run_script("api_overheads.py", "--cases", "speed", "--out", str(out))
-    assert p.returncode == 2 and "--cases" in p.stderr
+    assert_refused("api_overheads.py", ((["--cases", "speed"], "--cases"),), out)
 
 
 def test_warm_stages_caps_the_early_stages_and_counts_hits(tmp_path):
@@ -514,10 +518,8 @@ def test_warm_stages_caps_the_early_stages_and_counts_hits(tmp_path):
     assert rows[20]["steps"] < rows["none"]["steps"]  # the first stage at tau = 1 takes more than 20 iterations
     for r in rows.values():  # both reach the same optimum from these starts
         assert r["hits"] == 2 and abs(r["best"] - rows["none"]["best"]) < 1e-12 and len(r["values"]) == 2
-    for args, flag in ((["--budgets", "0"], "--budgets"), (["--cases", "ce-ufm:8"], "--cases"),
-                       (["--dtypes", "float16"], "--dtypes")):
-        p = run_script("warm_stages.py", *args, "--out", str(out))
-        assert p.returncode == 2 and flag in p.stderr, (args, p.stderr)
+    assert_refused("warm_stages.py", ((["--budgets", "0"], "--budgets"), (["--cases", "ce-ufm:8"], "--cases"),
+                                      (["--dtypes", "float16"], "--dtypes")), out)
 
 
 def test_solver_choice_scores_each_solver_against_the_closed_form(tmp_path):
@@ -534,7 +536,5 @@ def test_solver_choice_scores_each_solver_against_the_closed_form(tmp_path):
     assert rows["tr"]["angle_gap_deg"] < 1e-9 and rows["tr"]["max_steps_taken"] < rows["lbfgs"]["max_steps_taken"]
     assert rows["lbfgs"]["max_hessian_vector_products"] is None
     assert rows["tr"]["max_hessian_vector_products"] > rows["tr"]["max_steps_taken"]
-    for args, flag in ((["--cases", "nope"], "--cases"), (["--solvers", "newton"], "--solvers"),
-                       (["--restarts", "0"], "--restarts")):
-        p = run_script("solver_choice.py", *args, "--out", str(out))
-        assert p.returncode == 2 and flag in p.stderr, (args, p.stderr)
+    assert_refused("solver_choice.py", ((["--cases", "nope"], "--cases"), (["--solvers", "newton"], "--solvers"),
+                                        (["--restarts", "0"], "--restarts")), out)

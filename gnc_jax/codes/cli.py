@@ -100,8 +100,7 @@ def _cmd_records(args) -> int:
     lockstep = _positive("--lockstep", args.lockstep)
     symmetric = _positive("--symmetric", args.symmetric, 0)
     overlap_iterations = _positive("--overlap-iterations", args.overlap_iterations, 0)
-    if args.out:
-        check_output_path("--out", args.out)
+    check_output_path("--out", args.out)
     rows = list(run_records(d, Ns, restarts=restarts, seed=seed, max_rounds=max_rounds, refine_top=refine_top,
                            patience=patience, hops=hops, direct_hops=direct_hops, direct_scales=direct_scales,
                            lockstep=lockstep, symmetric=symmetric, overlap_iterations=overlap_iterations))

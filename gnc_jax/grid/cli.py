@@ -13,7 +13,7 @@ def _cmd_grid(args) -> int:
         jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
-    from .engine import expand_grid, format_table, run_grid
+    from .engine import expand_grid, format_table, run_grid, solver_options
 
     hparams = {}
     for item in args.hparam or []:
@@ -21,20 +21,19 @@ def _cmd_grid(args) -> int:
             raise ValueError(f"--set: expected NAME=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         hparams[k] = v  # a number, a list "1,2,5" or an integer range "1:8": one grid axis
-    if args.db:
-        check_output_path("--db", args.db)
+    check_output_path("--db", args.db)
     cells = expand_grid(args.problem, args.C, args.d, args.tau, args.n, restarts=args.restarts, seed=args.seed,
                         **hparams)
+    dtype = jnp.float64 if args.float64 else jnp.float32
     rows = run_grid(cells, solver=args.solver, max_steps=args.max_steps, db=args.db, chunk_cells=args.chunk,
-                    progress=not args.quiet, dtype=jnp.float64 if args.float64 else jnp.float32,
-                    devices=args.devices, refine=args.refine, warm_steps=args.warm_steps)
+                    progress=not args.quiet, dtype=dtype, devices=args.devices, refine=args.refine,
+                    warm_steps=args.warm_steps)
     if args.db:  # show every cell of this grid, including those stored by an earlier run
         from .store import GridStore
 
         with GridStore(args.db) as store:
-            rows = store.fetch(cells, {"solver": args.solver, "max_steps": args.max_steps, "gtol": None,
-                                       "dtype": "float64" if args.float64 else "float32", "refine": args.refine,
-                                       "warm_steps": args.warm_steps})
+            rows = store.fetch(cells, solver_options(args.solver, args.max_steps, None, dtype, args.refine,
+                                                     args.warm_steps))
     print(format_table(rows))
     if args.db:
         print(f"{len(rows)} cells in {args.db}")
@@ -48,9 +47,8 @@ def _cmd_show(args) -> int:
 
     if not os.path.exists(args.db):
         raise ValueError(f"DB: no such file {args.db!r}")
-    for flag, path in (("--csv", args.csv), ("--parquet", args.parquet)):
-        if path:
-            check_output_path(flag, path)
+    check_output_path("--csv", args.csv)
+    check_output_path("--parquet", args.parquet)
     df = to_dataframe(args.db)
     print(format_table(df.to_dict("records")))
     if args.csv:

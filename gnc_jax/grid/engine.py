@@ -298,6 +298,12 @@ def _best_rows(chunk: list[Cell], res, restarts: int, seconds_per_cell: float, d
     return rows
 
 
+def solver_options(solver: str, max_steps: int, gtol, dtype, refine: bool, warm_steps: int | None) -> dict:
+    """The solver options that, with a cell's own key, identify a stored row (``GridStore``)."""
+    return {"solver": solver, "max_steps": max_steps, "gtol": gtol, "dtype": jnp.dtype(dtype).name,
+            "refine": bool(refine), "warm_steps": warm_steps}
+
+
 def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None = None, solver: str = "lbfgs",
               max_steps: int = 1000, gtol: float | None = None, db=None, chunk_cells: int = 64,
               progress: bool = True, dtype=jnp.float32, devices="all", refine: bool = False,
@@ -318,8 +324,7 @@ def iter_grid(cells: list[Cell], restarts: int | None = None, seed: int | None =
         raise ValueError(f"solver: give a solver name ({', '.join(SOLVERS)})")
     solvers = {name: api.make_solver(solver, max_steps=max_steps, gtol=gtol, dtype=dtype,
                                      gtol_scaled=get_problem(name).vanishing) for name in {c.problem for c in cells}}
-    options = {"solver": solver, "max_steps": max_steps, "gtol": gtol, "dtype": jnp.dtype(dtype).name,
-               "refine": bool(refine), "warm_steps": warm_steps}
+    options = solver_options(solver, max_steps, gtol, dtype, refine, warm_steps)
     mesh = sharding.make_mesh(devices)  # validates ``devices`` before anything is opened or solved
 
     store = None

@@ -8,8 +8,7 @@ def _cmd_nets(args) -> int:
     from .._checks import check_output_path
     from .train import train_collapse
 
-    if args.csv:
-        check_output_path("--csv", args.csv)
+    check_output_path("--csv", args.csv)
 
     run = train_collapse(args.K, args.d, n=args.n, dim=args.dim, separation=args.separation, data_seed=args.data_seed,
                          seeds=args.seeds, steps=args.steps, log_every=args.log_every, learning_rate=args.lr,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codes._validate import check_int
+from .._checks import check_int
 
 
 def gaussian_mixture(K: int, n: int, dim: int = 32, separation: float = 3.0, seed: int = 0):
@@ -11,7 +11,7 @@ def gaussian_mixture(K: int, n: int, dim: int = 32, separation: float = 3.0, see
     samples are means plus standard Gaussian noise. Returns (X (K n, dim) float32, y (K n,) int32), sorted by class.
     Host numpy, deterministic in ``seed``."""
     for name, v, lo in (("K", K, 2), ("n", n, 1), ("dim", dim, 1)):
-        check_int(v, name, lo)
+        check_int(name, v, lo)
     if not np.isfinite(separation) or separation <= 0:
         raise ValueError(f"separation must be positive and finite, got {separation!r}")
     rng = np.random.default_rng(seed)

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..codes._validate import check_int
+from .._checks import check_int
 from .data import gaussian_mixture
 from .model import CollapseMLP, classifier_of
 
@@ -39,7 +39,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         for name in ("steps", "log_every"):
-            check_int(getattr(self, name), name, 1)
+            check_int(name, getattr(self, name), 1)
         if self.steps % self.log_every:
             raise ValueError(f"log_every must divide steps ({self.steps}), got {self.log_every}")
         if self.head not in HEADS:
@@ -53,7 +53,7 @@ class TrainConfig:
         if not self.hidden:
             raise ValueError(f"hidden must be a non-empty sequence of positive widths, got {self.hidden!r}")
         for w in self.hidden:
-            check_int(w, "hidden", 1)
+            check_int("hidden", w, 1)
 
 
 @dataclasses.dataclass
@@ -193,7 +193,7 @@ def train_collapse(K: int, d: int, *, n: int = 50, dim: int = 32, separation: fl
     from ..theory.nc_metrics import neural_collapse_metrics
 
     for name, v, lo in (("K", K, 2), ("d", d, 1)):
-        check_int(v, name, lo)
+        check_int(name, v, lo)
     if head == "linear" and tau is not None:
         raise ValueError("tau: only the spherical head has a temperature (head='spherical')")
     if head == "spherical" and tau is None:

@@ -104,6 +104,37 @@ def record(history: History, i, value, grad_norm, step, accepted, inner_steps=No
                             inner_steps=inner)
 
 
+class Loop:
+    """The whole solve from a solver's pure pieces, shared by every solver: it needs ``init(fun, manifold, x0, args)``,
+    ``update(fun, manifold, state, args)`` (a finished state returned unchanged) and a state with x, value,
+    grad_norm, steps, accepted, status and history; ``result`` may be overridden to report more."""
+
+    def run_from_state(self, fun, manifold, state, args, budget=None):
+        """``update`` in one ``lax.while_loop`` until the status leaves RUNNING; ``budget`` (a traced int32, or
+        None): also stop, MAX_STEPS, after that many iterations (`stop_at_budget`)."""
+        def step(s):
+            s = self.update(fun, manifold, s, args)
+            return s if budget is None else stop_at_budget(s, budget)
+
+        return jax.lax.while_loop(lambda s: s.status == Status.RUNNING, step, state)
+
+    def result(self, manifold, state) -> "Result":
+        """The ``Result`` of a (finished) state."""
+        return Result(state.x, state.value, state.grad_norm, state.steps, state.accepted, state.status,
+                      manifold.constraint_violation(state.x), state.history)
+
+    def run(self, fun, manifold, x0, args, budget=None) -> "Result":
+        """Minimize ``fun(., args)`` on ``manifold`` from ``x0``: one jittable while_loop."""
+        state = self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args, budget)
+        return self.result(manifold, state)
+
+
+def stop_at_budget(state, budget):
+    """``state`` with a still-running problem marked MAX_STEPS once it has taken ``budget`` iterations."""
+    over = (state.status == Status.RUNNING) & (state.steps >= budget)
+    return state._replace(status=jnp.where(over, Status.MAX_STEPS, state.status).astype(jnp.int32))
+
+
 class SolverState(NamedTuple):
     """State of one problem (add leading axes to batch). All fields are arrays."""
 

@@ -37,7 +37,7 @@ def run_continuation(solver, fun: Callable, manifold, x0: PyTree, args: dict, ta
 
     def stage(x, tau_budget):
         tau, budget = tau_budget
-        res = run_stage(solver, fun, manifold, x, stage_args(args, tau), budget)
+        res = solver.run(fun, manifold, x, stage_args(args, tau), budget)
         return res.x, res
 
     budgets = stage_budgets(solver, taus.shape[0], warm_steps)
@@ -50,20 +50,6 @@ def stage_budgets(solver, stages: int, warm_steps: int | None):
     ``solver.max_steps`` for the last."""
     warm = solver.max_steps if warm_steps is None else min(int(warm_steps), solver.max_steps)
     return jnp.full((stages,), warm, jnp.int32).at[-1].set(solver.max_steps)
-
-
-def stop_at_budget(state, budget):
-    """``state`` with a still-running problem marked MAX_STEPS once it has taken ``budget`` iterations."""
-    over = (state.status == Status.RUNNING) & (state.steps >= budget)
-    return state._replace(status=jnp.where(over, Status.MAX_STEPS, state.status).astype(jnp.int32))
-
-
-def run_stage(solver, fun: Callable, manifold, x: PyTree, args: dict, budget) -> Result:
-    """``solver.run`` stopped after ``budget`` iterations (a traced int32; MAX_STEPS, as its own budget would)."""
-    state = jax.lax.while_loop(lambda s: s.status == Status.RUNNING,
-                               lambda s: stop_at_budget(solver.update(fun, manifold, s, args), budget),
-                               solver.init(fun, manifold, x, args))
-    return solver.result(manifold, state)
 
 
 def stage_args(args: dict, tau) -> dict:

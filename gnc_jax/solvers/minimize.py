@@ -25,7 +25,7 @@ import jax.numpy as jnp
 
 from ..manifolds import tree_all_finite, tree_scale, tree_where
 from .._checks import check_nonneg, check_open_unit, check_positive
-from .base import Result, SolverState, Status, check_budget, check_optional_positive, gradient_converged, record, start
+from .base import Loop, SolverState, Status, check_budget, check_optional_positive, gradient_converged, record, start
 from .descents import LBFGS, ConjugateGradient, Gradient
 
 PyTree = Any
@@ -68,7 +68,7 @@ class Armijo:
 
 
 @dataclasses.dataclass(frozen=True)
-class Solver:
+class Solver(Loop):
     """Riemannian line-search minimizer (frozen and hashable: a static jit argument).
 
     Attributes:
@@ -163,29 +163,11 @@ class Solver:
                                 jnp.where(s.steps >= self.max_steps, Status.MAX_STEPS, Status.RUNNING))))
         return code.astype(jnp.int32)
 
-    # -- whole solve --------------------------------------------------------------------------
-    def run_from_state(self, fun: Callable, manifold, state: SolverState, args: PyTree) -> SolverState:
-        return jax.lax.while_loop(lambda s: s.status == Status.RUNNING,
-                                  lambda s: self.update(fun, manifold, s, args), state)
-
-    def result(self, manifold, state: SolverState) -> Result:
-        """The ``Result`` of a (finished) state."""
-        return to_result(manifold, state)
-
-    def run(self, fun: Callable, manifold, x0: PyTree, args: PyTree) -> Result:
-        """Minimize ``fun(., args)`` on ``manifold`` from ``x0``: one jittable while_loop."""
-        state = self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args)
-        return self.result(manifold, state)
 
 
 def manifold_free_norm(tree) -> jax.Array:
     """Euclidean norm of a pytree of tangent vectors (equals the Riemannian one for embedded metrics)."""
     return jnp.sqrt(sum(jnp.sum(leaf * leaf) for leaf in jax.tree_util.tree_leaves(tree)))
-
-
-def to_result(manifold, state: SolverState) -> Result:
-    return Result(state.x, state.value, state.grad_norm, state.steps, state.accepted, state.status,
-                  manifold.constraint_violation(state.x), state.history)
 
 
 def RGD(**kw) -> Solver:

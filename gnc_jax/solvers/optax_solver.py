@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from ..manifolds import tree_all_finite, tree_where
-from .base import History, Result, Status, check_budget, gradient_converged, record, start
+from .base import History, Loop, Status, check_budget, gradient_converged, record, start
 from .minimize import _value_and_rgrad
 
 PyTree = Any
@@ -43,7 +43,7 @@ def riemannian_step(tx: optax.GradientTransformation, manifold, x, rgrad, opt_st
 
 
 @dataclasses.dataclass(frozen=True)
-class OptaxSolver:
+class OptaxSolver(Loop):
     """Fixed-budget Riemannian optax loop. ``tx`` must be hashable (optax's are)."""
 
     tx: optax.GradientTransformation = optax.adam(1e-2)
@@ -83,14 +83,3 @@ class OptaxSolver:
             new = new._replace(history=record(state.history, state.steps, new.value, new.grad_norm, jnp.nan, finite))
         return tree_where(state.status == Status.RUNNING, new, state)
 
-    def run_from_state(self, fun, manifold, state, args):
-        return jax.lax.while_loop(lambda s: s.status == Status.RUNNING,
-                                  lambda s: self.update(fun, manifold, s, args), state)
-
-    def result(self, manifold, s: OptaxState) -> Result:
-        """The ``Result`` of a (finished) state."""
-        return Result(s.x, s.value, s.grad_norm, s.steps, s.accepted, s.status,
-                      manifold.constraint_violation(s.x), s.history)
-
-    def run(self, fun: Callable, manifold, x0, args) -> Result:
-        return self.result(manifold, self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args))

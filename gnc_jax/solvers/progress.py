@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import Result, Status
-from .continuation import merge_stages, stage_args, stage_budgets, stop_at_budget
+from .base import Result, Status, stop_at_budget
+from .continuation import merge_stages, stage_args, stage_budgets
 
 PyTree = Any
 

@@ -28,7 +28,8 @@ import jax.numpy as jnp
 
 from ..manifolds import tree_all_finite, tree_axpy, tree_scale, tree_where
 from .._checks import check_int, check_nonneg, check_open_unit
-from .base import History, Result, Status, check_budget, check_optional_positive, gradient_converged, record, start
+from .base import (History, Loop, Result, Status, check_budget, check_optional_positive, gradient_converged, record,
+                   start)
 from .minimize import _value_and_rgrad
 
 PyTree = Any
@@ -118,7 +119,7 @@ def truncated_cg(hess: Callable, manifold, x, grad, grad_norm, radius, max_inner
 
 
 @dataclasses.dataclass(frozen=True)
-class TrustRegion:
+class TrustRegion(Loop):
     """Riemannian trust-region minimizer with truncated CG (frozen and hashable: a static jit argument).
 
     Attributes:
@@ -235,18 +236,11 @@ class TrustRegion:
                                                  inner))
         return tree_where(running, new, state)
 
-    def run_from_state(self, fun: Callable, manifold, state: TRState, args: PyTree) -> TRState:
-        return jax.lax.while_loop(lambda s: s.status == Status.RUNNING,
-                                  lambda s: self.update(fun, manifold, s, args), state)
-
     def result(self, manifold, s: TRState) -> Result:
         """The ``Result`` of a (finished) state, with its Hessian-vector product count."""
         return Result(s.x, s.value, s.grad_norm, s.steps, s.accepted, s.status, manifold.constraint_violation(s.x),
                       s.history, s.inner)
 
-    def run(self, fun: Callable, manifold, x0: PyTree, args: PyTree) -> Result:
-        """Minimize ``fun(., args)`` on ``manifold`` from ``x0``: one jittable while_loop."""
-        return self.result(manifold, self.run_from_state(fun, manifold, self.init(fun, manifold, x0, args), args))
 
 
 def RTR(**kw) -> TrustRegion:

@@ -48,10 +48,6 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------------------------
 # validation
 # ---------------------------------------------------------------------------------------------------------------
-def _int_arg(name, value, minimum):
-    return check_int(name, value, minimum)
-
-
 def _pos_arg(name, value, allow_zero=False):
     try:
         v = float(value)
@@ -71,8 +67,8 @@ def simplex_etf(K: int, d: Optional[int] = None) -> np.ndarray:
     Built from the Helmert basis of the sum-zero subspace (deterministic); needs ``d >= K - 1`` (default
     ``d = K - 1``); the extra coordinates are zero.
     """
-    K = _int_arg("K", K, 2)
-    d = K - 1 if d is None else _int_arg("d", d, 1)
+    K = check_int("K", K, 2)
+    d = K - 1 if d is None else check_int("d", d, 1)
     if d < K - 1:
         raise ValueError(f"d must be >= K - 1 = {K - 1} for a simplex ETF; got d = {d}")
     # Helmert rows: orthonormal, orthogonal to the all-ones vector
@@ -134,9 +130,9 @@ def ufm_global_optimum(K: int, d: int, n: int, lambda_W: float, lambda_H: float,
     SPEC checks: (4,5,3,5e-3,1e-2,1e-2) -> f* = 0.19781481, ||w||^2 = 8.019023;
     (10,12,5,5e-4,5e-4,5e-4) -> ||w||^2 = 13.656703.
     """
-    K = _int_arg("K", K, 2)
-    d = _int_arg("d", d, 1)
-    n = _int_arg("n", n, 1)
+    K = check_int("K", K, 2)
+    d = check_int("d", d, 1)
+    n = check_int("n", n, 1)
     lW = _pos_arg("lambda_W", lambda_W)
     lH = _pos_arg("lambda_H", lambda_H)
     lb = _pos_arg("lambda_b", lambda_b, allow_zero=True)
@@ -253,8 +249,8 @@ def softmax_code_rho_star(d: int, K: int) -> Optional[float]:
     (8,240) 0.5; their optimality is reproduced numerically, see the SPEC).  ``d = 1, K >= 3``: 0 (two rows must
     coincide).  Returns ``None`` otherwise.  Note the argument order (d, K), as in the SPEC.
     """
-    d = _int_arg("d", d, 1)
-    K = _int_arg("K", K, 2)
+    d = check_int("d", d, 1)
+    K = check_int("K", K, 2)
     if K <= d + 1:
         return K / (K - 1)
     if d == 1:
@@ -288,8 +284,8 @@ def softmax_code_gamma_bounds(d: int, K: int) -> Tuple[float, float]:
     2 (2 sqrt(pi) Gamma((d+1)/2) / (K Gamma(d/2)))^{1/(d-1)}``; e.g. (10, 100) -> [0.1697, 1.5049].  Needs d >= 2.
     Computed with log-Gamma (no overflow for large d).
     """
-    d = _int_arg("d", d, 2)
-    K = _int_arg("K", K, 2)
+    d = check_int("d", d, 2)
+    K = check_int("K", K, 2)
     lg = math.lgamma
     lp = 0.5 * math.log(math.pi)
     lower = 0.5 * math.exp((2.0 / (d - 1)) * (lp + lg((d + 1) / 2) - math.log(K) - lg(d / 2 + 1)))
@@ -303,7 +299,7 @@ def softmax_code_gamma_bounds(d: int, K: int) -> Tuple[float, float]:
 def simplex_riesz_energy(K: int, s: float) -> float:
     """Riesz s-energy of the simplex ETF, ``E_s = sum_{i != j} ||w_i - w_j||^{-s} = K(K-1)(2K/(K-1))^{-s/2}``.
     (derived) (ordered pairs, as in SPEC §3)"""
-    K = _int_arg("K", K, 2)
+    K = check_int("K", K, 2)
     s = _pos_arg("s", s)
     return K * (K - 1) * (2.0 * K / (K - 1)) ** (-s / 2.0)
 
@@ -311,13 +307,13 @@ def simplex_riesz_energy(K: int, s: float) -> float:
 def simplex_log_energy(K: int) -> float:
     """Log energy of the simplex ETF, ``E_0 = sum_{i != j} log(1/||w_i - w_j||) = -(K(K-1)/2) log(2K/(K-1))``.
     (derived)"""
-    K = _int_arg("K", K, 2)
+    K = check_int("K", K, 2)
     return -(K * (K - 1) / 2.0) * math.log(2.0 * K / (K - 1))
 
 
 def simplex_min_distance(K: int) -> float:
     """Max-min (Tammes) distance of K <= d+1 unit vectors: the simplex ETF's ``sqrt(2K/(K-1))``. (derived)"""
-    K = _int_arg("K", K, 2)
+    K = check_int("K", K, 2)
     return math.sqrt(2.0 * K / (K - 1))
 
 
@@ -327,7 +323,7 @@ def simplex_mgd_logdet(K: int) -> float:
     ``= log(1 + (K-1) e^{-c}) + (K-1) log(1 - e^{-c})``, ``c = 2K/(K-1)``; K=4 -> -0.026707, K=10 -> -0.351590.
     (derived)
     """
-    K = _int_arg("K", K, 2)
+    K = check_int("K", K, 2)
     c = 2.0 * K / (K - 1)
     e = math.exp(-c)
     return math.log1p((K - 1) * e) + (K - 1) * math.log1p(-e)
@@ -341,8 +337,8 @@ def hug_inter_optimum(d: int, K: int) -> Optional[float]:
     octahedron (3, 6); universally optimal); icosahedron (3, 12): ``13/22``.  ``None`` otherwise.  Argument order
     (d, K).
     """
-    d = _int_arg("d", d, 1)
-    K = _int_arg("K", K, 2)
+    d = check_int("d", d, 1)
+    K = check_int("K", K, 2)
     if K <= d + 1:
         return (K - 1) / (2.0 * K)
     if d == 2:

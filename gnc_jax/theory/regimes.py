@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from gnc_jax._checks import check_int
 from gnc_jax.theory.closed_forms import (
     SHARP_SOFTMAX_CODES,
-    _int_arg,
     hug_inter_optimum,
     softmax_code_gamma_bounds,
     softmax_code_rho_star,
@@ -58,8 +58,8 @@ def regime(K: int, d: int) -> Regime:
       and, as attributed to [GNC] (unconfirmed), in the Gamma-function interval; for K > d + 1 the finite-tau CE
       optimum is not the softmax code and converges to it as tau -> 0 (derived).
     """
-    K = _int_arg("K", K, 2)
-    d = _int_arg("d", d, 1)
+    K = check_int("K", K, 2)
+    d = check_int("d", d, 1)
     rs = softmax_code_rho_star(d, K)
     hug = hug_inter_optimum(d, K)
     finite_tau = (
